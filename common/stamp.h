@@ -1,0 +1,39 @@
+/*
+ * The broker's stamp on an accepted alert: a first member "iactn" with the recipients,
+ * the verified sender and the time the broker received it. It is written in a fixed
+ * compact form, recipients first, so that a delivery check can read it with a short
+ * scan instead of a JSON parse:
+ *
+ *   {"iactn":{"recipients":{"states":["CA","CO"],"agencies":["ca-rcmp"]},"sender":...
+ */
+#ifndef IACTN_STAMP_H
+#define IACTN_STAMP_H
+
+#include "policy.h"
+#include "sharing.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <time.h>
+
+enum stamp_verdict { STAMP_DENY = 0, STAMP_ALLOW = 1, STAMP_INVALID = -1 };
+
+/* Serialises alert with the stamp as its first member, dropping any "iactn" or
+ * "sender" member it has. received is the broker's clock (seconds and nanoseconds).
+ * Returns a buffer from alloc holding *len bytes (not NUL-terminated), or NULL when
+ * memory runs out. Does not modify alert. */
+void *stamp_write(json_t *alert, const struct iactn_principal *sender,
+                  const struct iactn_recipients *recipients, const struct timespec *received,
+                  void *(*alloc)(size_t), size_t *len);
+
+/* Decides from a stamped payload whether a principal of state (2 letters) and agency
+ * (NULL for none) may receive it. Returns STAMP_INVALID when the payload does not start
+ * with a well-formed stamp, which callers must treat as a denial. Reads at most the
+ * stamp's bytes; allocates nothing. */
+enum stamp_verdict stamp_permits(const void *payload, size_t len, const char *state,
+                                 const char *agency);
+
+/* Formats t as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (at least 25 bytes). */
+void stamp_format_time(const struct timespec *t, char *out, size_t out_size);
+
+#endif
