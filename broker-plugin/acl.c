@@ -1,0 +1,158 @@
+/*
+ * Topic rights: publish, subscribe and per-delivery checks.
+ *
+ * Alerts are judged per delivery from the stamp the message event wrote; every other
+ * topic by the topic_acl rows of the client's role and state.
+ */
+#include "plugin.h"
+#include "stamp.h"
+#include "topic.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+enum acl_mode { MODE_MATCH_TOPIC, MODE_COVER_FILTER };
+
+static bool rule_applies(const struct iactn_acl_rule *r, const struct iactn_principal *pr,
+                         enum iactn_access access)
+{
+    if (r->access != access) {
+        return false;
+    }
+    if (r->role != ROLE_ANY && r->role != pr->role) {
+        return false;
+    }
+    return r->state[0] == '\0' || strcmp(r->state, pr->state) == 0;
+}
+
+/* Walks the rules from the highest priority down. For a topic name the first rule
+ * whose pattern matches decides. For a subscription filter a deny rule decides as soon
+ * as it can match any topic of the filter, and an allow rule only once its pattern
+ * covers the whole filter. */
+static bool rules_allow(const struct iactn_policy *p, const struct iactn_principal *pr,
+                        enum iactn_access access, const char *topic, enum acl_mode mode,
+                        long *rule_id)
+{
+    struct iactn_topic_vars vars = {pr->state, pr->agency, pr->id};
+    char pattern[TOPIC_MAX + 1];
+
+    *rule_id = 0;
+    for (size_t i = 0; i < p->n_acl; i++) {
+        const struct iactn_acl_rule *r = &p->acl[i];
+
+        if (!rule_applies(r, pr, access) ||
+            topic_expand(r->pattern, &vars, pattern, sizeof(pattern)) != 0) {
+            continue;
+        }
+        if (mode == MODE_MATCH_TOPIC) {
+            if (topic_matches(pattern, topic)) {
+                *rule_id = r->id;
+                return r->allow;
+            }
+            continue;
+        }
+        if (!topic_filters_intersect(pattern, topic)) {
+            continue;
+        }
+        if (!r->allow || topic_filter_covers(pattern, topic)) {
+            *rule_id = r->id;
+            return r->allow;
+        }
+    }
+    return false;
+}
+
+static bool is_alert_topic(const char *topic)
+{
+    return strncmp(topic, "iactn/alerts/", 13) == 0;
+}
+
+static int check_read(const struct iactn_policy *p, const struct iactn_principal *pr,
+                      const struct mosquitto_evt_acl_check *ed)
+{
+    long rule_id;
+
+    if (!is_alert_topic(ed->topic)) {
+        return rules_allow(p, pr, ACCESS_SUBSCRIBE, ed->topic, MODE_MATCH_TOPIC, &rule_id)
+                   ? MOSQ_ERR_SUCCESS
+                   : MOSQ_ERR_ACL_DENIED;
+    }
+    if (pr->role == ROLE_ARCHIVER) {
+        return MOSQ_ERR_SUCCESS;
+    }
+    switch (stamp_permits(ed->payload, ed->payloadlen, pr->state, pr->agency)) {
+    case STAMP_ALLOW:
+        return MOSQ_ERR_SUCCESS;
+    case STAMP_DENY:
+        return MOSQ_ERR_ACL_DENIED;
+    case STAMP_INVALID:
+        break;
+    }
+    plugin_log(MOSQ_LOG_WARNING,
+               "delivery denied principal=%s topic=%s reason=stamp_missing_or_invalid",
+               pr->id, ed->topic);
+    return MOSQ_ERR_ACL_DENIED;
+}
+
+static int check_subscribe(const struct iactn_policy *p, const struct iactn_principal *pr,
+                           const struct mosquitto_evt_acl_check *ed)
+{
+    const char *filter = topic_strip_share(ed->topic);
+    long rule_id = 0;
+
+    if (filter && topic_filter_is_valid(filter) &&
+        rules_allow(p, pr, ACCESS_SUBSCRIBE, filter, MODE_COVER_FILTER, &rule_id)) {
+        return MOSQ_ERR_SUCCESS;
+    }
+    plugin_log(MOSQ_LOG_NOTICE, "subscribe denied principal=%s filter=%s rule=%ld", pr->id,
+               ed->topic, rule_id);
+    return MOSQ_ERR_ACL_DENIED;
+}
+
+static int check_write(const struct iactn_policy *p, const struct iactn_principal *pr,
+                       const struct mosquitto_evt_acl_check *ed)
+{
+    long rule_id = 0;
+    const char *reason = "no_rule";
+
+    if (is_alert_topic(ed->topic) && ed->retain) {
+        reason = "alert_retained";
+    } else if (rules_allow(p, pr, ACCESS_PUBLISH, ed->topic, MODE_MATCH_TOPIC, &rule_id)) {
+        return MOSQ_ERR_SUCCESS;
+    } else if (rule_id) {
+        reason = "denied_by_rule";
+    }
+    plugin_log(MOSQ_LOG_NOTICE, "publish denied principal=%s topic=%s rule=%ld reason=%s",
+               pr->id, ed->topic, rule_id, reason);
+    return MOSQ_ERR_ACL_DENIED;
+}
+
+int acl_on_check(int event, void *event_data, void *userdata)
+{
+    struct mosquitto_evt_acl_check *ed = event_data;
+    const struct iactn_policy *p = snapshot_policy();
+    const char *username = mosquitto_client_username(ed->client);
+    const struct iactn_principal *pr;
+
+    (void)event;
+    (void)userdata;
+    if (p == NULL || username == NULL) {
+        return MOSQ_ERR_ACL_DENIED;
+    }
+    pr = policy_find_principal(p, username);
+    if (pr == NULL || pr->suspended) {
+        return MOSQ_ERR_ACL_DENIED;
+    }
+    switch (ed->access) {
+    case MOSQ_ACL_READ:
+        return check_read(p, pr, ed);
+    case MOSQ_ACL_SUBSCRIBE:
+        return check_subscribe(p, pr, ed);
+    case MOSQ_ACL_WRITE:
+        return check_write(p, pr, ed);
+    case MOSQ_ACL_UNSUBSCRIBE:
+        return MOSQ_ERR_SUCCESS;
+    default:
+        return MOSQ_ERR_ACL_DENIED;
+    }
+}

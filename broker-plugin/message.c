@@ -1,0 +1,191 @@
+/*
+ * Message event: runs once per accepted publish, after the write check and before the
+ * broker stores or delivers anything. Alerts are validated, their recipients worked
+ * out, and the payload replaced by the stamped one. A rejected publish is answered
+ * with MQTT reason code 0x87 (not authorized), the only refusal code that mosquitto
+ * 2.0 sends for a plugin's message-event denial, and the reason goes to the log.
+ */
+#include "plugin.h"
+#include "alert.h"
+#include "sharing.h"
+#include "stamp.h"
+#include "topic.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define RECIPIENTS_TEXT_MAX (POLICY_STATE_SLOTS * 3)
+
+static int reject(const char *principal, const char *topic, const char *reason,
+                  const char *detail)
+{
+    plugin_log(MOSQ_LOG_NOTICE, "publish rejected principal=%s topic=%s reason=%s detail=\"%s\"",
+               principal, topic, reason, detail);
+    return MOSQ_ERR_ACL_DENIED;
+}
+
+/* Returns true when the client set a user property whose name starts with "iactn-":
+ * those names are the broker's own. */
+static bool has_reserved_property(const mosquitto_property *props)
+{
+    const mosquitto_property *p = props;
+    bool skip_first = false;
+    bool found = false;
+
+    for (;;) {
+        char *name = NULL, *value = NULL;
+
+        p = mosquitto_property_read_string_pair(p, MQTT_PROP_USER_PROPERTY, &name, &value,
+                                                skip_first);
+        if (p == NULL) {
+            return found;
+        }
+        if (name && strncmp(name, "iactn-", 6) == 0) {
+            found = true;
+        }
+        mosquitto_free(name);
+        mosquitto_free(value);
+        skip_first = true;
+    }
+}
+
+static void recipients_text(const struct iactn_recipients *r, char *out, size_t out_size)
+{
+    char codes[POLICY_STATE_SLOTS][3];
+    size_t n = state_set_list(&r->states, codes, POLICY_STATE_SLOTS);
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used + 4 < out_size; i++) {
+        used += (size_t)snprintf(out + used, out_size - used, "%s%s", i ? "," : "",
+                                 codes[i]);
+    }
+}
+
+/* Appends the stamp's facts as MQTT 5 user properties. The list is appended to, never
+ * replaced, because mosquitto 2.0.11 leaks a replaced list. */
+static void add_properties(struct mosquitto_evt_message *ed,
+                           const struct iactn_principal *sender, const char *recipients)
+{
+    mosquitto_property_add_string_pair(&ed->properties, MQTT_PROP_USER_PROPERTY,
+                                       "iactn-sender", sender->id);
+    mosquitto_property_add_string_pair(&ed->properties, MQTT_PROP_USER_PROPERTY,
+                                       "iactn-origin", sender->state);
+    mosquitto_property_add_string_pair(&ed->properties, MQTT_PROP_USER_PROPERTY,
+                                       "iactn-recipients", recipients);
+}
+
+/* Checks the alert's content against its topic and the policy, and works out who
+ * receives it. Returns 0, or -1 with *reason and detail set. */
+static int check_alert(const struct iactn_policy *p, const struct iactn_principal *sender,
+                       json_t *alert, const char *category, struct iactn_recipients *out,
+                       const char **reason, char *detail, size_t detail_size)
+{
+    struct iactn_alert_error aerr = {0};
+    struct iactn_sharing_error serr = {0};
+    const char *declared;
+
+    if (alert_validate(alert, &aerr) != 0) {
+        *reason = aerr.reason;
+        snprintf(detail, detail_size, "%s", aerr.message);
+        return -1;
+    }
+    declared = json_string_value(json_object_get(alert, "category"));
+    if (strcmp(declared, category) != 0) {
+        *reason = "category_mismatch";
+        snprintf(detail, detail_size, "the alert says category %s but the topic says %s",
+                 declared, category);
+        return -1;
+    }
+    if (!policy_has_category(p, category)) {
+        *reason = "unknown_category";
+        snprintf(detail, detail_size, "category %s does not exist", category);
+        return -1;
+    }
+    if (sharing_compute(p, sender, category,
+                        json_string_value(json_object_get(alert, "tlp")),
+                        json_object_get(alert, "distribution"), out, &serr) != 0) {
+        *reason = serr.reason;
+        snprintf(detail, detail_size, "%s", serr.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_policy *p,
+                        const struct iactn_principal *sender)
+{
+    char origin[3], category[TOPIC_CATEGORY_MAX + 1], detail[256], recipients[RECIPIENTS_TEXT_MAX];
+    struct iactn_alert_error aerr = {0};
+    struct iactn_recipients out;
+    const char *reason = NULL;
+    struct timespec now;
+    json_t *alert;
+    void *stamped;
+    size_t len = 0;
+
+    if (topic_parse_alert(ed->topic, origin, category) != 0) {
+        return reject(sender->id, ed->topic, "invalid_topic",
+                      "alert topics are iactn/alerts/{STATE}/{category}");
+    }
+    if (strcmp(origin, sender->state) != 0) {
+        return reject(sender->id, ed->topic, "origin_mismatch",
+                      "alerts may only be published under the sender's own state");
+    }
+    if (ed->retain) {
+        return reject(sender->id, ed->topic, "alert_retained", "alerts are never retained");
+    }
+    alert = alert_parse(ed->payload, ed->payloadlen, &aerr);
+    if (alert == NULL) {
+        return reject(sender->id, ed->topic, aerr.reason, aerr.message);
+    }
+    if (check_alert(p, sender, alert, category, &out, &reason, detail, sizeof(detail)) != 0) {
+        json_decref(alert);
+        return reject(sender->id, ed->topic, reason, detail);
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    stamped = stamp_write(alert, sender, &out, &now, mosquitto_malloc, &len);
+    if (stamped == NULL) {
+        json_decref(alert);
+        return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");
+    }
+    recipients_text(&out, recipients, sizeof(recipients));
+    plugin_log(MOSQ_LOG_NOTICE,
+               "alert accepted principal=%s id=%s topic=%s tlp=%s recipients=%s agencies=%zu",
+               sender->id, json_string_value(json_object_get(alert, "id")), ed->topic,
+               json_string_value(json_object_get(alert, "tlp")), recipients, out.n_agencies);
+    json_decref(alert);
+    /* the broker frees the old payload */
+    ed->payload = stamped;
+    ed->payloadlen = (uint32_t)len;
+    add_properties(ed, sender, recipients);
+    return MOSQ_ERR_SUCCESS;
+}
+
+int message_on_message(int event, void *event_data, void *userdata)
+{
+    struct mosquitto_evt_message *ed = event_data;
+    const struct iactn_policy *p = snapshot_policy();
+    const char *username = mosquitto_client_username(ed->client);
+    const struct iactn_principal *sender;
+
+    (void)event;
+    (void)userdata;
+    if (p == NULL || username == NULL) {
+        return MOSQ_ERR_ACL_DENIED;
+    }
+    sender = policy_find_principal(p, username);
+    if (sender == NULL || sender->suspended) {
+        return reject(username, ed->topic, "principal_unknown", "no such active principal");
+    }
+    if (has_reserved_property(ed->properties)) {
+        return reject(sender->id, ed->topic, "reserved_property",
+                      "user properties named iactn-* are set by the broker only");
+    }
+    if (strncmp(ed->topic, "iactn/alerts/", 13) == 0) {
+        return handle_alert(ed, p, sender);
+    }
+    return MOSQ_ERR_SUCCESS;
+}

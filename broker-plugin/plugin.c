@@ -1,0 +1,96 @@
+/*
+ * Entry points of iactn_plugin.so for mosquitto 2 (plugin interface version 5).
+ *
+ * Options from mosquitto.conf:
+ *   plugin_opt_db  libpq connection string of the IACTN database (required)
+ */
+#include "plugin.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+static mosquitto_plugin_id_t *plugin_id;
+
+static int on_tick(int event, void *event_data, void *userdata)
+{
+    (void)event;
+    (void)event_data;
+    (void)userdata;
+    snapshot_tick();
+    return MOSQ_ERR_SUCCESS;
+}
+
+static const struct {
+    int event;
+    MOSQ_FUNC_generic_callback callback;
+} handlers[] = {
+    {MOSQ_EVT_BASIC_AUTH, auth_on_basic_auth},
+    {MOSQ_EVT_ACL_CHECK, acl_on_check},
+    {MOSQ_EVT_MESSAGE, message_on_message},
+    {MOSQ_EVT_TICK, on_tick},
+};
+
+#define N_HANDLERS (sizeof(handlers) / sizeof(handlers[0]))
+
+int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+    for (int i = 0; i < supported_version_count; i++) {
+        if (supported_versions[i] == 5) {
+            return 5;
+        }
+    }
+    return -1;
+}
+
+static const char *find_option(struct mosquitto_opt *opts, int opt_count, const char *key)
+{
+    for (int i = 0; i < opt_count; i++) {
+        if (strcmp(opts[i].key, key) == 0) {
+            return opts[i].value;
+        }
+    }
+    return NULL;
+}
+
+int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
+                          struct mosquitto_opt *opts, int opt_count)
+{
+    const char *conninfo = find_option(opts, opt_count, "db");
+
+    (void)userdata;
+    plugin_id = identifier;
+    if (conninfo == NULL || conninfo[0] == '\0') {
+        plugin_log(MOSQ_LOG_ERR, "plugin_opt_db is missing: set it to the libpq "
+                                 "connection string of the IACTN database");
+        return MOSQ_ERR_INVAL;
+    }
+    if (snapshot_start(conninfo) != 0) {
+        plugin_log(MOSQ_LOG_ERR, "no policy loaded at start: every client is refused "
+                                 "until the database can be read");
+    }
+    for (size_t i = 0; i < N_HANDLERS; i++) {
+        int rc = mosquitto_callback_register(plugin_id, handlers[i].event,
+                                             handlers[i].callback, NULL, NULL);
+
+        if (rc != MOSQ_ERR_SUCCESS) {
+            plugin_log(MOSQ_LOG_ERR, "registering event=%d failed rc=%d", handlers[i].event,
+                       rc);
+            return rc;
+        }
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, int opt_count)
+{
+    (void)userdata;
+    (void)opts;
+    (void)opt_count;
+    for (size_t i = 0; i < N_HANDLERS; i++) {
+        mosquitto_callback_unregister(plugin_id, handlers[i].event, handlers[i].callback,
+                                      NULL);
+    }
+    snapshot_stop();
+    return MOSQ_ERR_SUCCESS;
+}

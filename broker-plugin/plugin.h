@@ -1,0 +1,38 @@
+/*
+ * State shared by the plugin's event handlers. Mosquitto calls every handler on its
+ * main thread, so none of this needs locking.
+ */
+#ifndef IACTN_PLUGIN_H
+#define IACTN_PLUGIN_H
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+#include <mqtt_protocol.h>
+
+#include "policy.h"
+
+/* Log through mosquitto's logger with a prefix that makes plugin lines easy to grep. */
+#define plugin_log(level, ...) mosquitto_log_printf(level, "iactn: " __VA_ARGS__)
+
+/* Returns the policy in force, or NULL when none has been loaded yet (everyone is
+ * refused then). The pointer stays valid until the next tick event. */
+const struct iactn_policy *snapshot_policy(void);
+
+/* Connects to PostgreSQL and loads the first policy, blocking for at most a few
+ * seconds; this is the only blocking load. Returns 0 when a policy was loaded, -1 when
+ * not (the plugin then refuses everyone and keeps trying from the tick event). */
+int snapshot_start(const char *conninfo);
+
+/* Moves the database connection on without blocking: connects, reloads the policy
+ * after a change notification or a reconnect, and swaps the new policy in whole. */
+void snapshot_tick(void);
+
+void snapshot_stop(void);
+
+/* Event handlers, registered by plugin.c. */
+int auth_on_basic_auth(int event, void *event_data, void *userdata);
+int acl_on_check(int event, void *event_data, void *userdata);
+int message_on_message(int event, void *event_data, void *userdata);
+
+#endif
