@@ -1,0 +1,170 @@
+/* Alert validation against the fixture corpus in tests/data/alerts. Files under
+ * invalid/ are named REASON--what.json, and validation must fail with that reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = malloc(1 << 20);
+
+    assert_non_null(f);
+    assert_non_null(buf);
+    *len = fread(buf, 1, 1 << 20, f);
+    fclose(f);
+    return buf;
+}
+
+/* Parses and validates one file; returns the reason, or NULL when it is valid. */
+static const char *check_file(const char *path, struct iactn_alert_error *err)
+{
+    size_t len;
+    char *data = read_file(path, &len);
+    json_t *alert = alert_parse(data, len, err);
+    const char *reason = NULL;
+
+    if (alert == NULL) {
+        reason = err->reason;
+    } else if (alert_validate(alert, err) != 0) {
+        reason = err->reason;
+    }
+    json_decref(alert);
+    free(data);
+    return reason;
+}
+
+static int for_each_fixture(const char *kind, void (*fn)(const char *dir, const char *name))
+{
+    char dir[512];
+    DIR *d;
+    struct dirent *e;
+    int n = 0;
+
+    snprintf(dir, sizeof(dir), "%s/%s", IACTN_ALERT_FIXTURES, kind);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, ".json")) {
+            fn(dir, e->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static void expect_valid(const char *dir, const char *name)
+{
+    char path[1024];
+    struct iactn_alert_error err = {0};
+    const char *reason;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    reason = check_file(path, &err);
+    if (reason) {
+        fail_msg("%s rejected: %s (%s) %s", name, reason, err.field, err.message);
+    }
+}
+
+static void expect_invalid(const char *dir, const char *name)
+{
+    char path[1024], expected[64];
+    struct iactn_alert_error err = {0};
+    const char *sep = strstr(name, "--");
+    const char *reason;
+
+    assert_non_null(sep);
+    snprintf(expected, sizeof(expected), "%.*s", (int)(sep - name), name);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    reason = check_file(path, &err);
+    if (reason == NULL) {
+        fail_msg("%s accepted, expected reason %s", name, expected);
+    }
+    if (strcmp(reason, expected) != 0) {
+        fail_msg("%s rejected with %s (%s), expected %s", name, reason, err.message,
+                 expected);
+    }
+    assert_true(strlen(err.message) > 0);
+}
+
+static void valid_corpus_is_accepted(void **state)
+{
+    (void)state;
+    assert_true(for_each_fixture("valid", expect_valid) > 0);
+}
+
+static void invalid_corpus_is_rejected_with_reason(void **state)
+{
+    (void)state;
+    assert_true(for_each_fixture("invalid", expect_invalid) > 0);
+}
+
+static void time_parsing_applies_offsets(void **state)
+{
+    time_t a, b;
+
+    (void)state;
+    assert_int_equal(alert_parse_time("2026-12-04T15:40:00Z", &a), 0);
+    assert_int_equal(alert_parse_time("2026-12-04T10:40:00-05:00", &b), 0);
+    assert_true(a == b);
+    assert_int_equal(alert_parse_time("2026-12-04T15:40:00.5+00:00", &b), 0);
+    assert_true(a == b);
+    assert_int_equal(alert_parse_time("2026-12-04 15:40:00Z", &a), -1);
+    assert_int_equal(alert_parse_time("2026-12-04T15:40Z", &a), -1);
+    assert_int_equal(alert_parse_time("2026-12-04T15:40:00+0500", &a), -1);
+    assert_int_equal(alert_parse_time("2026-12-04T15:40:00.Z", &a), -1);
+    assert_int_equal(alert_parse_time("2026-12-04T15:40:00Zjunk", &a), -1);
+}
+
+static void utf8_edge_cases(void **state)
+{
+    (void)state;
+    assert_int_equal(alert_is_utf8((const unsigned char *)"caf\xc3\xa9", 5), 1);
+    assert_int_equal(alert_is_utf8((const unsigned char *)"\xf0\x9f\x98\x80", 4), 1);
+    assert_int_equal(alert_is_utf8((const unsigned char *)"caf\xc3", 4), 0);
+    assert_int_equal(alert_is_utf8((const unsigned char *)"\xed\xa0\x80", 3), 0);
+    assert_int_equal(alert_is_utf8((const unsigned char *)"\xe0\x80\xaf", 3), 0);
+    assert_int_equal(alert_is_utf8((const unsigned char *)"\xf4\x90\x80\x80", 4), 0);
+    assert_int_equal(alert_is_utf8((const unsigned char *)"\xff", 1), 0);
+}
+
+static void payload_at_limit_is_parsed(void **state)
+{
+    size_t len = ALERT_MAX_BYTES;
+    char *buf = malloc(len);
+    struct iactn_alert_error err = {0};
+    json_t *j;
+
+    (void)state;
+    memset(buf, ' ', len);
+    memcpy(buf, "{\"a\":1}", 7);
+    j = alert_parse(buf, len, &err);
+    assert_non_null(j);
+    json_decref(j);
+    assert_null(alert_parse(buf, len + 1, &err));
+    assert_string_equal(err.reason, "too_large");
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(valid_corpus_is_accepted),
+        cmocka_unit_test(invalid_corpus_is_rejected_with_reason),
+        cmocka_unit_test(time_parsing_applies_offsets),
+        cmocka_unit_test(utf8_edge_cases),
+        cmocka_unit_test(payload_at_limit_is_parsed),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

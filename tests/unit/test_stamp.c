@@ -1,0 +1,140 @@
+/* Writing the broker's stamp and deciding deliveries from it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_fixture.h"
+#include "stamp.h"
+
+static int setup(void **state)
+{
+    *state = fixture_policy();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    policy_free(*state);
+    return 0;
+}
+
+/* Stamps a forged alert from co-dni-liaison for CO, MX and CA (and, when agency is
+ * set, for that agency only). */
+static char *stamp_sample(void **state, const char *agency, size_t *len)
+{
+    const struct iactn_policy *p = *state;
+    json_t *alert = json_loads("{\"iactn\":{\"recipients\":{\"states\":[\"BR\"]}},"
+                               "\"id\":\"x\",\"sender\":\"br-pf-system\",\"tlp\":\"GREEN\"}",
+                               0, NULL);
+    struct iactn_recipients r = {0};
+    struct timespec when = {1796485200, 123000000};
+    char *out;
+
+    state_set_add(&r.states, "MX");
+    state_set_add(&r.states, "CO");
+    state_set_add(&r.states, "CA");
+    if (agency) {
+        r.agencies[r.n_agencies++] = agency;
+    }
+    out = stamp_write(alert, policy_find_principal(p, "co-dni-liaison"), &r, &when, malloc,
+                      len);
+    json_decref(alert);
+    assert_non_null(out);
+    return out;
+}
+
+static void stamp_replaces_forged_members(void **state)
+{
+    size_t len;
+    char *out = stamp_sample(state, NULL, &len);
+    json_t *j = json_loadb(out, len, 0, NULL);
+    json_t *iactn;
+
+    assert_non_null(j);
+    iactn = json_object_get(j, "iactn");
+    assert_null(json_object_get(j, "sender"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(iactn, "sender"), "principal")),
+        "co-dni-liaison");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(iactn, "sender"), "state")), "CO");
+    assert_string_equal(json_string_value(json_object_get(iactn, "received")),
+                        "2026-12-05T15:40:00.123Z");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(iactn, "recipients"),
+                                                     "states")),
+                     3);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "x");
+    assert_int_equal(strncmp(out, "{\"iactn\":{\"recipients\":{\"states\":[\"CA\",\"CO\",\"MX\"]",
+                             48),
+                     0);
+    json_decref(j);
+    free(out);
+}
+
+static void permits_recipient_states_only(void **state)
+{
+    size_t len;
+    char *out = stamp_sample(state, NULL, &len);
+
+    assert_int_equal(stamp_permits(out, len, "MX", "mx-cni"), STAMP_ALLOW);
+    assert_int_equal(stamp_permits(out, len, "CO", "co-dni"), STAMP_ALLOW);
+    assert_int_equal(stamp_permits(out, len, "BR", "br-pf"), STAMP_DENY);
+    assert_int_equal(stamp_permits(out, len, "", NULL), STAMP_DENY);
+    free(out);
+}
+
+static void agency_list_restricts_delivery(void **state)
+{
+    size_t len;
+    char *out = stamp_sample(state, "mx-cni", &len);
+
+    assert_int_equal(stamp_permits(out, len, "MX", "mx-cni"), STAMP_ALLOW);
+    assert_int_equal(stamp_permits(out, len, "MX", "mx-other"), STAMP_DENY);
+    assert_int_equal(stamp_permits(out, len, "CA", "ca-rcmp"), STAMP_DENY);
+    assert_int_equal(stamp_permits(out, len, "MX", NULL), STAMP_DENY);
+    free(out);
+}
+
+static void malformed_stamps_are_invalid(void **state)
+{
+    static const char *const bad[] = {
+        "{\"id\":\"x\"}",
+        "{\"iactn\":{\"recipients\":{\"states\":[\"MX\"",
+        "{\"iactn\":{\"recipients\":{\"states\":[],\"agencies\":[]}}}",
+        "{\"iactn\":{\"recipients\":{\"states\":[\"M\\u0058\"],\"agencies\":[]}}}",
+        "{\"iactn\":{\"recipients\":{\"states\":[\"MX\"]}}}",
+        "{\"iactn\":{\"recipients\":{\"states\":[\"MX\";\"CA\"],\"agencies\":[]}}}",
+        "",
+    };
+    size_t len;
+    char *out = stamp_sample(state, NULL, &len);
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (stamp_permits(bad[i], strlen(bad[i]), "MX", "mx-cni") != STAMP_INVALID) {
+            fail_msg("case %zu was not invalid: %s", i, bad[i]);
+        }
+    }
+    /* a stamp cut anywhere inside its recipient lists is never read as a permit */
+    for (size_t cut = 0; cut < 60; cut++) {
+        assert_int_equal(stamp_permits(out, cut, "MX", "mx-cni"), STAMP_INVALID);
+    }
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(stamp_replaces_forged_members),
+        cmocka_unit_test(permits_recipient_states_only),
+        cmocka_unit_test(agency_list_restricts_delivery),
+        cmocka_unit_test(malformed_stamps_are_invalid),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
