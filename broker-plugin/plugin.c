@@ -2,7 +2,9 @@
  * Entry points of iactn_plugin.so for mosquitto 2 (plugin interface version 5).
  *
  * Options from mosquitto.conf:
- *   plugin_opt_db  libpq connection string of the IACTN database (required)
+ *   plugin_opt_conninfo  libpq connection string of the IACTN database (required).
+ *                       mosquitto 2.0.11 rejects option keys shorter than three
+ *                       characters, hence not "db".
  */
 #include "plugin.h"
 
@@ -56,12 +58,12 @@ static const char *find_option(struct mosquitto_opt *opts, int opt_count, const 
 int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
                           struct mosquitto_opt *opts, int opt_count)
 {
-    const char *conninfo = find_option(opts, opt_count, "db");
+    const char *conninfo = find_option(opts, opt_count, "conninfo");
 
     (void)userdata;
     plugin_id = identifier;
     if (conninfo == NULL || conninfo[0] == '\0') {
-        plugin_log(MOSQ_LOG_ERR, "plugin_opt_db is missing: set it to the libpq "
+        plugin_log(MOSQ_LOG_ERR, "plugin_opt_conninfo is missing: set it to the libpq "
                                  "connection string of the IACTN database");
         return MOSQ_ERR_INVAL;
     }
