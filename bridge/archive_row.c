@@ -1,0 +1,245 @@
+#include "archive_row.h"
+
+#include "alert.h"
+#include "topic.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int is_uuid(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') {
+                return 0;
+            }
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return s[36] == '\0';
+}
+
+/* Principal ids follow ^[a-z0-9][a-z0-9._-]{0,62}$, agency ids the same without '.'
+ * and '_'. */
+static int is_identifier(const char *s, const char *extra)
+{
+    size_t len = strlen(s);
+
+    if (len == 0 || len > 63 ||
+        !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0]))) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (!islower(c) && !isdigit(c) && strchr(extra, c) == NULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int is_agency_id(const char *s)
+{
+    return is_identifier(s, "-");
+}
+
+static int is_principal_id(const char *s)
+{
+    return is_identifier(s, "._-");
+}
+
+static int is_time(const char *s)
+{
+    time_t ignored;
+
+    return alert_parse_time(s, &ignored) == 0;
+}
+
+/* Returns the string member `name` of `object`, or NULL if it is missing or not a
+ * non-empty string. */
+static const char *get_string(json_t *object, const char *name)
+{
+    const char *value = json_string_value(json_object_get(object, name));
+
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+/*
+ * Builds a PostgreSQL text array literal from a JSON array of strings that each pass
+ * `check`. A missing array gives "{}". Returns a malloc'd string, or NULL if an
+ * element is not a string or fails the check (or memory runs out).
+ */
+static char *array_literal(json_t *array, int (*check)(const char *))
+{
+    size_t count = json_is_array(array) ? json_array_size(array) : 0;
+    size_t size = 3;
+    size_t index;
+    json_t *item;
+    char *literal;
+
+    if (array != NULL && !json_is_array(array)) {
+        return NULL;
+    }
+    json_array_foreach(array, index, item)
+    {
+        const char *value = json_string_value(item);
+
+        if (value == NULL || !check(value)) {
+            return NULL;
+        }
+        size += strlen(value) + 3;
+    }
+
+    literal = malloc(size);
+    if (literal == NULL) {
+        return NULL;
+    }
+    /* The checks above admit only letters, digits and "-", so quoting needs no escapes.
+     */
+    strcpy(literal, "{");
+    for (index = 0; index < count; index++) {
+        strcat(literal, index == 0 ? "\"" : ",\"");
+        strcat(literal, json_string_value(json_array_get(array, index)));
+        strcat(literal, "\"");
+    }
+    strcat(literal, "}");
+    return literal;
+}
+
+static int is_state_code(const char *s)
+{
+    return topic_is_state_code(s);
+}
+
+/* Reads the stamp members into `row`. Returns NULL or the reason it is malformed. */
+static const char *read_stamp(struct archive_row *row, json_t *stamp)
+{
+    json_t *sender = json_object_get(stamp, "sender");
+    json_t *recipients = json_object_get(stamp, "recipients");
+    json_t *agency;
+
+    if (!json_is_object(stamp)) {
+        return "no \"iactn\" stamp object; the message did not pass the IACTN broker "
+               "plugin";
+    }
+    row->sender = get_string(sender, "principal");
+    if (row->sender == NULL || !is_principal_id(row->sender)) {
+        return "missing or invalid iactn.sender.principal";
+    }
+    agency = json_object_get(sender, "agency");
+    if (agency != NULL && !json_is_null(agency)) {
+        row->sender_agency = json_string_value(agency);
+        if (row->sender_agency == NULL || !is_agency_id(row->sender_agency)) {
+            return "invalid iactn.sender.agency";
+        }
+    }
+    row->received_at = get_string(stamp, "received");
+    if (row->received_at == NULL || !is_time(row->received_at)) {
+        return "missing or invalid iactn.received";
+    }
+    if (!json_is_array(json_object_get(recipients, "states"))) {
+        return "missing iactn.recipients.states";
+    }
+    row->recipient_states =
+        array_literal(json_object_get(recipients, "states"), is_state_code);
+    if (row->recipient_states == NULL) {
+        return "invalid state code in iactn.recipients.states";
+    }
+    row->recipient_agencies =
+        array_literal(json_object_get(recipients, "agencies"), is_agency_id);
+    if (row->recipient_agencies == NULL) {
+        return "invalid agency id in iactn.recipients.agencies";
+    }
+    return NULL;
+}
+
+/* Reads the alert's own members into `row`. Returns NULL or the reason it is invalid. */
+static const char *read_alert(struct archive_row *row, json_t *alert)
+{
+    json_t *expires = json_object_get(alert, "expires");
+
+    row->id = get_string(alert, "id");
+    if (row->id == NULL || !is_uuid(row->id)) {
+        return "missing or invalid id (expected a UUID)";
+    }
+    row->category = get_string(alert, "category");
+    row->tlp = get_string(alert, "tlp");
+    row->status = get_string(alert, "status");
+    row->msg_type = get_string(alert, "msg_type");
+    if (row->category == NULL || row->tlp == NULL || row->status == NULL ||
+        row->msg_type == NULL) {
+        return "missing category, tlp, status or msg_type";
+    }
+    row->sent = get_string(alert, "sent");
+    if (row->sent == NULL || !is_time(row->sent)) {
+        return "missing or invalid sent time";
+    }
+    if (expires != NULL && !json_is_null(expires)) {
+        row->expires = json_string_value(expires);
+        if (row->expires == NULL || !is_time(row->expires)) {
+            return "invalid expires time";
+        }
+    }
+    return NULL;
+}
+
+int archive_row_parse(struct archive_row *row, const char *topic, const void *payload,
+                      size_t len, char *err, size_t err_size)
+{
+    char category[TOPIC_CATEGORY_MAX + 1];
+    const char *problem;
+    json_error_t json_error;
+
+    memset(row, 0, sizeof(*row));
+    row->topic = topic;
+    if (topic_parse_alert(topic, row->origin, category) != 0) {
+        snprintf(err, err_size, "topic is not iactn/alerts/{ORIGIN}/{category}");
+        return -1;
+    }
+
+    /* jansson rejects invalid UTF-8 and NUL bytes, so the text is safe for jsonb. */
+    row->document = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &json_error);
+    if (row->document == NULL) {
+        snprintf(err, err_size, "payload is not JSON: %s (byte %d)", json_error.text,
+                 json_error.position);
+        goto fail;
+    }
+    if (!json_is_object(row->document)) {
+        snprintf(err, err_size, "payload is not a JSON object");
+        goto fail;
+    }
+    problem = read_stamp(row, json_object_get(row->document, "iactn"));
+    if (problem == NULL) {
+        problem = read_alert(row, row->document);
+    }
+    if (problem != NULL) {
+        snprintf(err, err_size, "%s", problem);
+        goto fail;
+    }
+
+    row->payload = malloc(len + 1);
+    if (row->payload == NULL) {
+        snprintf(err, err_size, "out of memory");
+        goto fail;
+    }
+    memcpy(row->payload, payload, len);
+    row->payload[len] = '\0';
+    return 0;
+
+fail:
+    archive_row_clear(row);
+    return -1;
+}
+
+void archive_row_clear(struct archive_row *row)
+{
+    json_decref(row->document);
+    free(row->recipient_states);
+    free(row->recipient_agencies);
+    free(row->payload);
+    memset(row, 0, sizeof(*row));
+}

@@ -1,0 +1,47 @@
+/*
+ * The archive row of one stamped alert: the columns of the alerts table, read from the
+ * MQTT topic and from the JSON the broker delivered, with the broker's "iactn" stamp
+ * (recipients, verified sender, time received) as its first member.
+ */
+#ifndef IACTN_ARCHIVE_ROW_H
+#define IACTN_ARCHIVE_ROW_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct archive_row {
+    json_t *document; /* the parsed payload; the strings below point into it */
+    const char *topic;
+    char origin[3]; /* third topic level */
+    const char *id;
+    const char *category;
+    const char *tlp;
+    const char *status;
+    const char *msg_type;
+    const char *sender;        /* iactn.sender.principal */
+    const char *sender_agency; /* iactn.sender.agency, NULL for network principals */
+    char *recipient_states;    /* PostgreSQL array literal, e.g. {"CO","MX"} */
+    char *recipient_agencies;  /* PostgreSQL array literal, "{}" when empty */
+    const char *sent;
+    const char *expires;     /* NULL when the alert has none */
+    const char *received_at; /* iactn.received */
+    char *payload;           /* the payload as received, NUL-terminated */
+};
+
+/*
+ * Fills `row` from a message received on `topic` (kept by pointer, so it must outlive
+ * the row). Checks what the table needs: an alert topic, a JSON object with the
+ * stamp, a UUID id, RFC 3339 times, and well-formed state codes, agency and principal
+ * ids. Returns 0, or -1 with a sentence in `err` saying why the message cannot be
+ * archived; on failure `row` needs no freeing. The caller frees a filled row
+ * with archive_row_clear(). Does not block.
+ */
+int archive_row_parse(struct archive_row *row, const char *topic, const void *payload,
+                      size_t len, char *err, size_t err_size);
+
+/*
+ * Frees what archive_row_parse() allocated and zeroes `row`. Accepts a zeroed row.
+ */
+void archive_row_clear(struct archive_row *row);
+
+#endif
