@@ -9,6 +9,7 @@
 #include "topic.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 enum acl_mode { MODE_MATCH_TOPIC, MODE_COVER_FILTER };
@@ -77,14 +78,13 @@ static int check_read(const struct iactn_policy *p, const struct iactn_principal
                    ? MOSQ_ERR_SUCCESS
                    : MOSQ_ERR_ACL_DENIED;
     }
-    if (pr->role == ROLE_ARCHIVER) {
-        return MOSQ_ERR_SUCCESS;
-    }
+    /* the archiver receives every alert, but like everyone only stamped ones: an
+     * unstamped payload on an alert topic (a will, say) reaches nobody */
     switch (stamp_permits(ed->payload, ed->payloadlen, pr->state, pr->agency)) {
     case STAMP_ALLOW:
         return MOSQ_ERR_SUCCESS;
     case STAMP_DENY:
-        return MOSQ_ERR_ACL_DENIED;
+        return pr->role == ROLE_ARCHIVER ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
     case STAMP_INVALID:
         break;
     }
@@ -92,6 +92,16 @@ static int check_read(const struct iactn_policy *p, const struct iactn_principal
                "delivery denied principal=%s topic=%s reason=stamp_missing_or_invalid",
                pr->id, ed->topic);
     return MOSQ_ERR_ACL_DENIED;
+}
+
+static void audit_denial(const struct iactn_principal *pr, const char *action,
+                         const char *topic, long rule_id, const char *reason)
+{
+    char detail[128];
+
+    snprintf(detail, sizeof(detail), "{\"rule\":%ld,\"reason\":\"%s\"}", rule_id,
+             reason);
+    audit_record(pr->id, action, topic, detail);
 }
 
 static int check_subscribe(const struct iactn_policy *p, const struct iactn_principal *pr,
@@ -106,6 +116,7 @@ static int check_subscribe(const struct iactn_policy *p, const struct iactn_prin
     }
     plugin_log(MOSQ_LOG_NOTICE, "subscribe denied principal=%s filter=%s rule=%ld", pr->id,
                ed->topic, rule_id);
+    audit_denial(pr, "subscribe-denied", ed->topic, rule_id, "no_rule_covers_filter");
     return MOSQ_ERR_ACL_DENIED;
 }
 
@@ -124,6 +135,7 @@ static int check_write(const struct iactn_policy *p, const struct iactn_principa
     }
     plugin_log(MOSQ_LOG_NOTICE, "publish denied principal=%s topic=%s rule=%ld reason=%s",
                pr->id, ed->topic, rule_id, reason);
+    audit_denial(pr, "publish-denied", ed->topic, rule_id, reason);
     return MOSQ_ERR_ACL_DENIED;
 }
 

@@ -57,8 +57,7 @@ static bool client_id_valid(const char *client_id, const char *principal)
     return true;
 }
 
-/* Returns NULL when the certificate's principal may connect now, else the reason. */
-static const char *refusal_reason(const struct iactn_policy *p, const struct iactn_cert *c)
+const char *auth_refusal_reason(const struct iactn_policy *p, const struct iactn_cert *c)
 {
     const struct iactn_principal *pr = c->principal;
     time_t now = time(NULL);
@@ -88,6 +87,16 @@ static const char *refusal_reason(const struct iactn_policy *p, const struct iac
     return NULL;
 }
 
+static void audit_connect(const char *actor, const char *action, const char *client_id,
+                          const char *fingerprint, const char *reason)
+{
+    char detail[160];
+
+    snprintf(detail, sizeof(detail), "{\"fingerprint\":\"%s\",\"reason\":\"%s\"}",
+             fingerprint, reason);
+    audit_record(actor, action, client_id ? client_id : "", detail);
+}
+
 int auth_on_basic_auth(int event, void *event_data, void *userdata)
 {
     struct mosquitto_evt_basic_auth *ed = event_data;
@@ -107,10 +116,11 @@ int auth_on_basic_auth(int event, void *event_data, void *userdata)
     if (client_fingerprint(ed->client, fingerprint) != 0) {
         plugin_log(MOSQ_LOG_WARNING, "connect refused client_id=%s reason=no_certificate",
                    client_id);
+        audit_connect("-", "connect-refused", client_id, "", "no_certificate");
         return MOSQ_ERR_AUTH;
     }
     cert = policy_find_cert(p, fingerprint);
-    reason = cert ? refusal_reason(p, cert) : "certificate_unknown";
+    reason = cert ? auth_refusal_reason(p, cert) : "certificate_unknown";
     if (reason == NULL && !client_id_valid(client_id, cert->principal->id)) {
         reason = "client_id_invalid";
     }
@@ -118,9 +128,12 @@ int auth_on_basic_auth(int event, void *event_data, void *userdata)
         plugin_log(MOSQ_LOG_WARNING,
                    "connect refused client_id=%s fingerprint=%s principal=%s reason=%s",
                    client_id, fingerprint, cert ? cert->principal->id : "-", reason);
+        audit_connect(cert ? cert->principal->id : "-", "connect-refused", client_id,
+                      fingerprint, reason);
         return MOSQ_ERR_AUTH;
     }
-    if (mosquitto_set_username(ed->client, cert->principal->id) != MOSQ_ERR_SUCCESS) {
+    if (mosquitto_set_username(ed->client, cert->principal->id) != MOSQ_ERR_SUCCESS ||
+        clients_add(ed->client, client_id, fingerprint) != 0) {
         plugin_log(MOSQ_LOG_ERR, "connect refused client_id=%s reason=set_username_failed",
                    client_id);
         return MOSQ_ERR_AUTH;
@@ -130,5 +143,6 @@ int auth_on_basic_auth(int event, void *event_data, void *userdata)
                client_id, cert->principal->id,
                cert->principal->state[0] ? cert->principal->state : "-",
                policy_role_name(cert->principal->role), fingerprint);
+    audit_connect(cert->principal->id, "connect", client_id, fingerprint, "accepted");
     return MOSQ_ERR_SUCCESS;
 }

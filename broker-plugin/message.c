@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,8 +22,15 @@
 static int reject(const char *principal, const char *topic, const char *reason,
                   const char *detail)
 {
-    plugin_log(MOSQ_LOG_NOTICE, "publish rejected principal=%s topic=%s reason=%s detail=\"%s\"",
-               principal, topic, reason, detail);
+    json_t *audit = json_pack("{s:s,s:s}", "reason", reason, "detail", detail);
+    char *text = audit ? json_dumps(audit, JSON_COMPACT) : NULL;
+
+    plugin_log(MOSQ_LOG_NOTICE,
+               "publish rejected principal=%s topic=%s reason=%s detail=\"%s\"", principal,
+               topic, reason, detail);
+    audit_record(principal, "publish-rejected", topic, text);
+    free(text);
+    json_decref(audit);
     return MOSQ_ERR_ACL_DENIED;
 }
 

@@ -11,15 +11,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 static mosquitto_plugin_id_t *plugin_id;
 
 static int on_tick(int event, void *event_data, void *userdata)
 {
+    static time_t last_expiry_check;
+    const struct iactn_policy *policy;
+    time_t now = time(NULL);
+
     (void)event;
     (void)event_data;
     (void)userdata;
     snapshot_tick();
+    audit_tick();
+    /* certificates expire without any policy change: look once a second */
+    policy = snapshot_policy();
+    if (policy && now != last_expiry_check) {
+        last_expiry_check = now;
+        clients_enforce(policy);
+    }
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -31,6 +43,7 @@ static const struct {
     {MOSQ_EVT_ACL_CHECK, acl_on_check},
     {MOSQ_EVT_MESSAGE, message_on_message},
     {MOSQ_EVT_TICK, on_tick},
+    {MOSQ_EVT_DISCONNECT, clients_on_disconnect},
 };
 
 #define N_HANDLERS (sizeof(handlers) / sizeof(handlers[0]))
@@ -67,6 +80,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
                                  "connection string of the IACTN database");
         return MOSQ_ERR_INVAL;
     }
+    audit_start(conninfo);
     if (snapshot_start(conninfo) != 0) {
         plugin_log(MOSQ_LOG_ERR, "no policy loaded at start: every client is refused "
                                  "until the database can be read");
@@ -94,5 +108,7 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, int opt
                                       NULL);
     }
     snapshot_stop();
+    audit_stop();
+    clients_clear();
     return MOSQ_ERR_SUCCESS;
 }

@@ -30,9 +30,35 @@ void snapshot_tick(void);
 
 void snapshot_stop(void);
 
+/* Returns NULL when the certificate's principal may be connected now, else a short
+ * reason code (certificate_revoked, certificate_expired, principal_suspended, ...). */
+const char *auth_refusal_reason(const struct iactn_policy *p, const struct iactn_cert *c);
+
+/* Connected clients and the certificate each one presented. */
+int clients_add(const struct mosquitto *client, const char *client_id,
+                const char *fingerprint);
+void clients_remove(const struct mosquitto *client, const char *client_id);
+
+/* Disconnects every tracked client whose certificate, principal, agency or state may
+ * no longer connect under policy p. Runs after each policy swap and once a second, so
+ * that revocations and expiries take effect on live connections. */
+void clients_enforce(const struct iactn_policy *p);
+void clients_clear(void);
+
+/* Queues one audit_log row; detail is a JSON object as text (or NULL). Never blocks;
+ * when the queue is full the row is dropped and counted. */
+void audit_record(const char *actor, const char *action, const char *object,
+                  const char *detail);
+
+/* Opens the audit link (without blocking) and writes queued rows from the tick. */
+void audit_start(const char *conninfo);
+void audit_tick(void);
+void audit_stop(void);
+
 /* Event handlers, registered by plugin.c. */
 int auth_on_basic_auth(int event, void *event_data, void *userdata);
 int acl_on_check(int event, void *event_data, void *userdata);
 int message_on_message(int event, void *event_data, void *userdata);
+int clients_on_disconnect(int event, void *event_data, void *userdata);
 
 #endif

@@ -1,39 +1,30 @@
 /*
- * The policy snapshot and the database connection that keeps it current.
+ * The policy snapshot and the database link that keeps it current.
  *
- * Only snapshot_start blocks. Afterwards the connection is a small state machine moved
- * on by the tick event with libpq's asynchronous calls: connect, LISTEN iactn_policy
- * and load in one round trip, then wait for notifications and reload. A new policy
- * replaces the old one whole; on any failure the last good policy stays in force and
- * the connection is retried with exponential backoff.
+ * Only snapshot_start blocks. Afterwards the link is moved on by the tick event with
+ * libpq's asynchronous calls: connect, LISTEN iactn_policy and load in one round trip,
+ * then wait for notifications and reload. A new policy replaces the old one whole; on
+ * any failure the last good policy stays in force and the link is retried with
+ * backoff. After every reconnect the policy is reloaded, because notifications sent
+ * while the link was down are lost.
  */
 #include "plugin.h"
+#include "dblink.h"
 
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_RESULTS 16
-#define BACKOFF_MIN_S 1
-#define BACKOFF_MAX_S 30
-
-enum link_state { LINK_DOWN, LINK_CONNECTING, LINK_LOADING, LINK_LISTENING };
 
 static struct {
-    char *conninfo;
-    PGconn *conn;
-    enum link_state state;
-    PostgresPollingStatusType poll_status;
+    struct iactn_dblink link;
+    bool loading;
+    bool reload_pending;
     struct iactn_policy *policy;
     PGresult *results[MAX_RESULTS];
     int n_results;
-    bool reload_pending;
-    time_t next_attempt;
-    int backoff_s;
-    bool outage_logged;
 } snap;
 
 static const char listen_sql[] = "LISTEN iactn_policy;";
@@ -41,6 +32,11 @@ static const char listen_sql[] = "LISTEN iactn_policy;";
 const struct iactn_policy *snapshot_policy(void)
 {
     return snap.policy;
+}
+
+static const char *outage_consequence(void)
+{
+    return snap.policy ? "keeping the last policy" : "refusing every client";
 }
 
 static void clear_results(void)
@@ -51,85 +47,55 @@ static void clear_results(void)
     snap.n_results = 0;
 }
 
+static void fail(const char *what)
+{
+    clear_results();
+    snap.loading = false;
+    dblink_fail(&snap.link, what, outage_consequence());
+}
+
 static void swap_in(struct iactn_policy *fresh, const char *why)
 {
     struct iactn_policy *old = snap.policy;
+    char detail[160];
 
     snap.policy = fresh;
-    policy_free(old);
     plugin_log(MOSQ_LOG_NOTICE,
                "policy loaded reason=%s certificates=%zu principals=%zu acl_rules=%zu "
                "sharing_rules=%zu",
                why, fresh->n_certs, fresh->n_principals, fresh->n_acl, fresh->n_rules);
-}
-
-/* Drops the connection and schedules the next attempt. The current policy stays. */
-static void link_failed(const char *what)
-{
-    const char *detail = snap.conn ? PQerrorMessage(snap.conn) : "";
-
-    if (!snap.outage_logged) {
-        plugin_log(MOSQ_LOG_ERR,
-                   "database %s failed: %s; %s, retrying with backoff up to %d s", what,
-                   detail[0] ? detail : "no detail",
-                   snap.policy ? "keeping the last policy" : "refusing every client",
-                   BACKOFF_MAX_S);
-        snap.outage_logged = true;
-    }
-    clear_results();
-    if (snap.conn) {
-        PQfinish(snap.conn);
-        snap.conn = NULL;
-    }
-    snap.state = LINK_DOWN;
-    snap.next_attempt = time(NULL) + snap.backoff_s;
-    snap.backoff_s = snap.backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : snap.backoff_s * 2;
-}
-
-static void link_up(void)
-{
-    if (snap.outage_logged) {
-        plugin_log(MOSQ_LOG_NOTICE, "database connection restored");
-    }
-    snap.outage_logged = false;
-    snap.backoff_s = BACKOFF_MIN_S;
+    snprintf(detail, sizeof(detail),
+             "{\"reason\":\"%s\",\"certificates\":%zu,\"principals\":%zu,\"acl_rules\":%zu,"
+             "\"sharing_rules\":%zu}",
+             why, fresh->n_certs, fresh->n_principals, fresh->n_acl, fresh->n_rules);
+    audit_record("broker", "policy-load", "", detail);
+    /* clients whose rights are gone leave before the old policy is freed */
+    clients_enforce(fresh);
+    policy_free(old);
 }
 
 int snapshot_start(const char *conninfo)
 {
     char err[256];
     struct iactn_policy *fresh;
-    PGresult *res;
 
-    snap.conninfo = strdup(conninfo);
-    snap.backoff_s = BACKOFF_MIN_S;
-    snap.conn = PQconnectdb(conninfo);
-    if (PQstatus(snap.conn) != CONNECTION_OK) {
-        link_failed("connection");
+    dblink_init(&snap.link, "policy", conninfo);
+    if (dblink_connect_blocking(&snap.link) != 0) {
+        fail("connection");
         return -1;
     }
-    res = PQexec(snap.conn, listen_sql);
-    PQclear(res);
-    fresh = policy_load(snap.conn, err, sizeof(err));
+    PQclear(PQexec(snap.link.conn, listen_sql));
+    fresh = policy_load(snap.link.conn, err, sizeof(err));
     if (fresh == NULL) {
         plugin_log(MOSQ_LOG_ERR, "policy load failed: %s", err);
-        link_failed("policy load");
+        fail("policy load");
         return -1;
     }
     swap_in(fresh, "start");
-    if (PQsetnonblocking(snap.conn, 1) != 0) {
-        link_failed("setup");
-        return 0;
+    if (dblink_make_nonblocking(&snap.link) != 0) {
+        fail("setup");
     }
-    snap.state = LINK_LISTENING;
     return 0;
-}
-
-static bool socket_ready(short events)
-{
-    struct pollfd pfd = {.fd = PQsocket(snap.conn), .events = events};
-
-    return pfd.fd >= 0 && poll(&pfd, 1, 0) > 0;
 }
 
 static void send_load(bool with_listen)
@@ -137,132 +103,81 @@ static void send_load(bool with_listen)
     char *sql = malloc(sizeof(listen_sql) + strlen(policy_load_sql));
 
     if (sql == NULL) {
-        link_failed("load");
+        fail("policy load");
         return;
     }
     sprintf(sql, "%s%s", with_listen ? listen_sql : "", policy_load_sql);
-    if (!PQsendQuery(snap.conn, sql)) {
+    if (!PQsendQuery(snap.link.conn, sql)) {
         free(sql);
-        link_failed("load");
+        fail("policy load");
         return;
     }
     free(sql);
     snap.reload_pending = false;
-    snap.state = LINK_LOADING;
+    snap.loading = true;
 }
 
-static void tick_down(void)
+/* Collects results of a load in progress; swaps the policy in once all are there. */
+static void continue_load(void)
 {
-    if (time(NULL) < snap.next_attempt) {
-        return;
-    }
-    snap.conn = PQconnectStart(snap.conninfo);
-    if (snap.conn == NULL || PQstatus(snap.conn) == CONNECTION_BAD) {
-        link_failed("connection");
-        return;
-    }
-    snap.poll_status = PGRES_POLLING_WRITING;
-    snap.state = LINK_CONNECTING;
-}
-
-static void tick_connecting(void)
-{
-    short events = snap.poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-
-    if (!socket_ready(events)) {
-        return;
-    }
-    snap.poll_status = PQconnectPoll(snap.conn);
-    if (snap.poll_status == PGRES_POLLING_FAILED) {
-        link_failed("connection");
-    } else if (snap.poll_status == PGRES_POLLING_OK) {
-        if (PQsetnonblocking(snap.conn, 1) != 0) {
-            link_failed("setup");
-            return;
-        }
-        /* a reconnect may have missed notifications: always reload */
-        send_load(true);
-    }
-}
-
-static void tick_loading(void)
-{
-    PGresult *res;
+    PGconn *conn = snap.link.conn;
     struct iactn_policy *fresh;
+    PGresult *res;
     char err[256];
 
-    if (PQflush(snap.conn) < 0 || !PQconsumeInput(snap.conn)) {
-        link_failed("policy load");
-        return;
-    }
-    while (!PQisBusy(snap.conn)) {
-        res = PQgetResult(snap.conn);
-        if (res == NULL) {
-            break;
-        }
+    while (!PQisBusy(conn) && (res = PQgetResult(conn)) != NULL) {
         if (snap.n_results < MAX_RESULTS) {
             snap.results[snap.n_results++] = res;
         } else {
             PQclear(res);
         }
     }
-    if (PQisBusy(snap.conn)) {
+    if (PQisBusy(conn)) {
         return;
     }
+    snap.loading = false;
     fresh = policy_build(snap.results, snap.n_results, err, sizeof(err));
     clear_results();
     if (fresh == NULL) {
-        plugin_log(MOSQ_LOG_ERR, "policy load failed: %s; keeping the last policy", err);
-        link_failed("policy load");
+        plugin_log(MOSQ_LOG_ERR, "policy load failed: %s", err);
+        fail("policy load");
         return;
     }
-    link_up();
     swap_in(fresh, "change");
-    snap.state = LINK_LISTENING;
-}
-
-static void tick_listening(void)
-{
-    PGnotify *note;
-
-    if (!PQconsumeInput(snap.conn) || PQstatus(snap.conn) != CONNECTION_OK) {
-        link_failed("connection");
-        return;
-    }
-    while ((note = PQnotifies(snap.conn)) != NULL) {
-        snap.reload_pending = true;
-        PQfreemem(note);
-    }
-    if (snap.reload_pending) {
-        send_load(false);
-    }
 }
 
 void snapshot_tick(void)
 {
-    switch (snap.state) {
-    case LINK_DOWN:
-        tick_down();
-        break;
-    case LINK_CONNECTING:
-        tick_connecting();
-        break;
-    case LINK_LOADING:
-        tick_loading();
-        break;
-    case LINK_LISTENING:
-        tick_listening();
-        break;
+    PGnotify *note;
+
+    if (!dblink_poll(&snap.link, outage_consequence())) {
+        return;
+    }
+    if (snap.link.just_connected) {
+        snap.link.just_connected = false;
+        send_load(true);
+        return;
+    }
+    if (PQflush(snap.link.conn) < 0 || !PQconsumeInput(snap.link.conn) ||
+        PQstatus(snap.link.conn) != CONNECTION_OK) {
+        fail(snap.loading ? "policy load" : "connection");
+        return;
+    }
+    while ((note = PQnotifies(snap.link.conn)) != NULL) {
+        snap.reload_pending = true;
+        PQfreemem(note);
+    }
+    if (snap.loading) {
+        continue_load();
+    } else if (snap.reload_pending) {
+        send_load(false);
     }
 }
 
 void snapshot_stop(void)
 {
     clear_results();
-    if (snap.conn) {
-        PQfinish(snap.conn);
-    }
+    dblink_close(&snap.link);
     policy_free(snap.policy);
-    free(snap.conninfo);
     memset(&snap, 0, sizeof(snap));
 }

@@ -1,0 +1,215 @@
+/*
+ * Audit rows for connections, refusals and policy loads, written to audit_log through
+ * a bounded in-memory queue and a database link of their own. Callbacks only append
+ * to the queue; the tick event sends batches with libpq's asynchronous calls. When
+ * the queue is full, new rows are dropped, counted, and the count is logged.
+ */
+#include "plugin.h"
+#include "dblink.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE_CAPACITY 8192
+#define BATCH_MAX 256
+
+struct audit_row {
+    char *actor;
+    char *action;
+    char *object;
+    char *detail;
+    char at[32];
+};
+
+static struct {
+    struct iactn_dblink link;
+    bool started;
+    struct audit_row rows[QUEUE_CAPACITY];
+    size_t head; /* oldest row */
+    size_t count;
+    size_t in_flight; /* rows of the batch being written, from head */
+    unsigned long dropped;
+    unsigned long dropped_logged;
+} audit;
+
+static void free_row(struct audit_row *r)
+{
+    free(r->actor);
+    free(r->action);
+    free(r->object);
+    free(r->detail);
+    memset(r, 0, sizeof(*r));
+}
+
+void audit_record(const char *actor, const char *action, const char *object,
+                  const char *detail)
+{
+    struct audit_row *r;
+    struct timespec now;
+    struct tm tm;
+
+    if (!audit.started) {
+        return;
+    }
+    if (audit.count == QUEUE_CAPACITY) {
+        audit.dropped++;
+        return;
+    }
+    r = &audit.rows[(audit.head + audit.count) % QUEUE_CAPACITY];
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(r->at, 20, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(r->at + 19, sizeof(r->at) - 19, ".%06dZ", (int)(now.tv_nsec / 1000 % 1000000));
+    r->actor = strdup(actor ? actor : "-");
+    r->action = strdup(action);
+    r->object = strdup(object ? object : "");
+    r->detail = strdup(detail ? detail : "{}");
+    if (!r->actor || !r->action || !r->object || !r->detail) {
+        free_row(r);
+        audit.dropped++;
+        return;
+    }
+    audit.count++;
+}
+
+void audit_start(const char *conninfo)
+{
+    dblink_init(&audit.link, "audit", conninfo);
+    audit.started = true;
+}
+
+/* Appends text, or text as an escaped SQL literal, to a growing buffer. Returns false
+ * when memory runs out. */
+static bool append(PGconn *conn, char **sql, size_t *len, const char *text, bool literal)
+{
+    char *lit = literal ? PQescapeLiteral(conn, text, strlen(text)) : NULL;
+    const char *piece = literal ? lit : text;
+    size_t n;
+    char *grown;
+
+    if (piece == NULL) {
+        return false;
+    }
+    n = strlen(piece);
+    grown = realloc(*sql, *len + n + 1);
+    if (grown) {
+        memcpy(grown + *len, piece, n + 1);
+        *sql = grown;
+        *len += n;
+    }
+    PQfreemem(lit);
+    return grown != NULL;
+}
+
+static bool append_row(PGconn *conn, char **sql, size_t *len, const struct audit_row *r,
+                       bool first)
+{
+    return append(conn, sql, len, first ? "(" : ",(", false) &&
+           append(conn, sql, len, r->at, true) &&
+           append(conn, sql, len, "::timestamptz,", false) &&
+           append(conn, sql, len, r->actor, true) && append(conn, sql, len, ",", false) &&
+           append(conn, sql, len, r->action, true) && append(conn, sql, len, ",", false) &&
+           append(conn, sql, len, r->object, true) && append(conn, sql, len, ",", false) &&
+           append(conn, sql, len, r->detail, true) &&
+           append(conn, sql, len, "::jsonb)", false);
+}
+
+/* Sends the oldest queued rows (up to BATCH_MAX) as one INSERT. */
+static void send_batch(void)
+{
+    PGconn *conn = audit.link.conn;
+    size_t n = audit.count < BATCH_MAX ? audit.count : BATCH_MAX;
+    char *sql = NULL;
+    size_t len = 0;
+    bool ok = append(conn, &sql, &len,
+                     "INSERT INTO audit_log (at, actor, action, object, detail) VALUES ",
+                     false);
+
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = append_row(conn, &sql, &len, &audit.rows[(audit.head + i) % QUEUE_CAPACITY],
+                        i == 0);
+    }
+    if (ok && PQsendQuery(conn, sql)) {
+        audit.in_flight = n;
+    } else if (!ok) {
+        plugin_log(MOSQ_LOG_ERR, "audit batch not built: out of memory");
+    } else {
+        dblink_fail(&audit.link, "audit write", "queueing audit rows");
+    }
+    free(sql);
+}
+
+/* Removes the rows of the batch just written (or rejected) from the queue. */
+static void release_batch(void)
+{
+    for (size_t i = 0; i < audit.in_flight; i++) {
+        free_row(&audit.rows[audit.head]);
+        audit.head = (audit.head + 1) % QUEUE_CAPACITY;
+        audit.count--;
+    }
+    audit.in_flight = 0;
+}
+
+/* Reads the result of the batch in flight, if it has arrived. */
+static void finish_batch(void)
+{
+    PGconn *conn = audit.link.conn;
+    PGresult *res;
+    bool failed = false;
+
+    if (PQflush(conn) < 0 || !PQconsumeInput(conn)) {
+        audit.in_flight = 0; /* the rows stay queued and go again after reconnecting */
+        dblink_fail(&audit.link, "audit write", "queueing audit rows");
+        return;
+    }
+    while (!PQisBusy(conn) && (res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            plugin_log(MOSQ_LOG_ERR, "audit batch rejected rows=%zu error=\"%s\"",
+                       audit.in_flight, PQresultErrorMessage(res));
+            failed = true;
+        }
+        PQclear(res);
+    }
+    if (PQisBusy(conn)) {
+        return;
+    }
+    if (failed) {
+        audit.dropped += audit.in_flight;
+    }
+    /* a batch the database rejects would be rejected again: it is dropped and counted */
+    release_batch();
+}
+
+static void log_drops(void)
+{
+    if (audit.dropped != audit.dropped_logged) {
+        plugin_log(MOSQ_LOG_WARNING, "audit rows dropped=%lu since start", audit.dropped);
+        audit.dropped_logged = audit.dropped;
+    }
+}
+
+void audit_tick(void)
+{
+    log_drops();
+    if (!audit.started || !dblink_poll(&audit.link, "queueing audit rows")) {
+        return;
+    }
+    audit.link.just_connected = false;
+    if (audit.in_flight) {
+        finish_batch();
+    } else if (audit.count) {
+        send_batch();
+    }
+}
+
+void audit_stop(void)
+{
+    while (audit.count) {
+        free_row(&audit.rows[audit.head]);
+        audit.head = (audit.head + 1) % QUEUE_CAPACITY;
+        audit.count--;
+    }
+    dblink_close(&audit.link);
+    audit.started = false;
+}
