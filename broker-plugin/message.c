@@ -85,6 +85,50 @@ static void add_properties(struct mosquitto_evt_message *ed,
                                        "iactn-recipients", recipients);
 }
 
+/* An alert id belongs to the state that first used it, and only that state may
+ * update or cancel the alert. Returns 0, or -1 with *reason and detail set. */
+static int check_history(const struct iactn_principal *sender, json_t *alert,
+                         const char **reason, char *detail, size_t detail_size)
+{
+    const char *id = json_string_value(json_object_get(alert, "id"));
+    json_t *references = json_object_get(alert, "references");
+    char origin[3];
+    size_t i;
+    json_t *ref;
+
+    if (history_origin(id, origin) == HISTORY_KNOWN && strcmp(origin, sender->state) != 0) {
+        *reason = "id_taken";
+        snprintf(detail, detail_size, "alert id %s was already used by %s", id, origin);
+        return -1;
+    }
+    json_array_foreach(references, i, ref) {
+        const char *target = json_string_value(ref);
+
+        switch (history_origin(target, origin)) {
+        case HISTORY_KNOWN:
+            if (strcmp(origin, sender->state) == 0) {
+                continue;
+            }
+            *reason = "not_original_sender";
+            snprintf(detail, detail_size, "alert %s was sent by %s, not %s", target, origin,
+                     sender->state);
+            return -1;
+        case HISTORY_UNKNOWN:
+            *reason = "unknown_reference";
+            snprintf(detail, detail_size, "no alert %s is known", target);
+            return -1;
+        case HISTORY_NOT_LOADED:
+            *reason = "history_unavailable";
+            snprintf(detail, detail_size,
+                     "alert %s is not in memory and the archive has not been read yet; "
+                     "try again shortly",
+                     target);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Checks the alert's content against its topic and the policy, and works out who
  * receives it. Returns 0, or -1 with *reason and detail set. */
 static int check_alert(const struct iactn_policy *p, const struct iactn_principal *sender,
@@ -105,6 +149,9 @@ static int check_alert(const struct iactn_policy *p, const struct iactn_principa
         *reason = "category_mismatch";
         snprintf(detail, detail_size, "the alert says category %s but the topic says %s",
                  declared, category);
+        return -1;
+    }
+    if (check_history(sender, alert, reason, detail, detail_size) != 0) {
         return -1;
     }
     if (!policy_has_category(p, category)) {
@@ -159,6 +206,7 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
         json_decref(alert);
         return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");
     }
+    history_add(json_string_value(json_object_get(alert, "id")), sender->state);
     recipients_text(&out, recipients, sizeof(recipients));
     plugin_log(MOSQ_LOG_NOTICE,
                "alert accepted principal=%s id=%s topic=%s tlp=%s recipients=%s agencies=%zu",
@@ -169,6 +217,58 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
     ed->payload = stamped;
     ed->payloadlen = (uint32_t)len;
     add_properties(ed, sender, recipients);
+    return MOSQ_ERR_SUCCESS;
+}
+
+/* Parses "iactn/acks/{ORIGIN}/{RECIPIENT}". Returns 0 or -1. */
+static int parse_ack_topic(const char *topic, char *origin, char *recipient)
+{
+    if (strlen(topic) != 16 || strncmp(topic, "iactn/acks/", 11) != 0 || topic[13] != '/') {
+        return -1;
+    }
+    memcpy(origin, topic + 11, 2);
+    origin[2] = '\0';
+    memcpy(recipient, topic + 14, 2);
+    recipient[2] = '\0';
+    return topic_is_state_code(origin) && topic_is_state_code(recipient) ? 0 : -1;
+}
+
+/* An acknowledgement is published by a recipient state about an alert of the origin
+ * state named in its topic. It is validated and stamped with its verified sender. */
+static int handle_ack(struct mosquitto_evt_message *ed, const struct iactn_principal *sender)
+{
+    char origin[3], recipient[3], known[3];
+    struct iactn_alert_error aerr = {0};
+    struct timespec now;
+    const char *alert_id;
+    json_t *ack;
+    void *stamped;
+    size_t len = 0;
+
+    if (parse_ack_topic(ed->topic, origin, recipient) != 0 ||
+        strcmp(recipient, sender->state) != 0) {
+        return reject(sender->id, ed->topic, "invalid_topic",
+                      "acknowledgements go to iactn/acks/{ORIGIN}/{own state}");
+    }
+    ack = alert_parse(ed->payload, ed->payloadlen, &aerr);
+    if (ack == NULL || alert_validate_ack(ack, &aerr) != 0) {
+        json_decref(ack);
+        return reject(sender->id, ed->topic, aerr.reason, aerr.message);
+    }
+    alert_id = json_string_value(json_object_get(ack, "alert_id"));
+    if (history_origin(alert_id, known) != HISTORY_KNOWN || strcmp(known, origin) != 0) {
+        json_decref(ack);
+        return reject(sender->id, ed->topic, "unknown_alert",
+                      "no alert with that id from the origin state in the topic is known");
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    stamped = stamp_write(ack, sender, NULL, &now, mosquitto_malloc, &len);
+    json_decref(ack);
+    if (stamped == NULL) {
+        return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");
+    }
+    ed->payload = stamped;
+    ed->payloadlen = (uint32_t)len;
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -194,6 +294,9 @@ int message_on_message(int event, void *event_data, void *userdata)
     }
     if (strncmp(ed->topic, "iactn/alerts/", 13) == 0) {
         return handle_alert(ed, p, sender);
+    }
+    if (strncmp(ed->topic, "iactn/acks/", 11) == 0) {
+        return handle_ack(ed, sender);
     }
     return MOSQ_ERR_SUCCESS;
 }

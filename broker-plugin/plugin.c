@@ -5,11 +5,15 @@
  *   plugin_opt_conninfo  libpq connection string of the IACTN database (required).
  *                       mosquitto 2.0.11 rejects option keys shorter than three
  *                       characters, hence not "db".
+ *   plugin_opt_history_days  how many days of archived alerts to remember at start, so
+ *                       that updates, cancellations and acknowledgements of them are
+ *                       accepted (default 30).
  */
 #include "plugin.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -26,6 +30,7 @@ static int on_tick(int event, void *event_data, void *userdata)
     (void)userdata;
     snapshot_tick();
     audit_tick();
+    history_tick();
     /* certificates expire without any policy change: look once a second */
     policy = snapshot_policy();
     if (policy && now != last_expiry_check) {
@@ -72,6 +77,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
                           struct mosquitto_opt *opts, int opt_count)
 {
     const char *conninfo = find_option(opts, opt_count, "conninfo");
+    const char *history_days;
+    int days;
 
     (void)userdata;
     plugin_id = identifier;
@@ -80,7 +87,15 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
                                  "connection string of the IACTN database");
         return MOSQ_ERR_INVAL;
     }
+    history_days = find_option(opts, opt_count, "history_days");
+    days = history_days ? atoi(history_days) : 30;
+    if (days < 1 || days > 3650) {
+        plugin_log(MOSQ_LOG_ERR, "plugin_opt_history_days=%s is invalid: give 1 to 3650",
+                   history_days);
+        return MOSQ_ERR_INVAL;
+    }
     audit_start(conninfo);
+    history_start(conninfo, days);
     if (snapshot_start(conninfo) != 0) {
         plugin_log(MOSQ_LOG_ERR, "no policy loaded at start: every client is refused "
                                  "until the database can be read");
@@ -109,6 +124,7 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, int opt
     }
     snapshot_stop();
     audit_stop();
+    history_stop();
     clients_clear();
     return MOSQ_ERR_SUCCESS;
 }

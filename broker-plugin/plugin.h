@@ -55,6 +55,24 @@ void audit_start(const char *conninfo);
 void audit_tick(void);
 void audit_stop(void);
 
+/* Alerts accepted by this broker, by id (see history.c). */
+enum history_answer { HISTORY_KNOWN, HISTORY_UNKNOWN, HISTORY_NOT_LOADED };
+
+/* Remembers that the alert with this id came from origin. Returns 0, or -1 when the id
+ * is not a UUID or memory runs out. */
+int history_add(const char *id, const char *origin);
+
+/* Looks an alert up; on HISTORY_KNOWN writes its origin (3 bytes) to origin.
+ * HISTORY_NOT_LOADED means the id is not in memory and the window of older alerts has
+ * not been read yet. */
+enum history_answer history_origin(const char *id, char *origin);
+
+/* Reads the alerts of the last window_days days from the archive, without blocking,
+ * from history_tick. */
+void history_start(const char *conninfo, int window_days);
+void history_tick(void);
+void history_stop(void);
+
 /* Event handlers, registered by plugin.c. */
 int auth_on_basic_auth(int event, void *event_data, void *userdata);
 int acl_on_check(int event, void *event_data, void *userdata);

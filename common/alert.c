@@ -527,6 +527,27 @@ int alert_validate(json_t *alert, struct iactn_alert_error *err)
     return check_cross_rules(alert, err);
 }
 
+static const char *const ack_statuses[] = {"received", "read", "actioned", NULL};
+
+static const struct field_rule ack_members[] = {
+    {"alert_id", true, check_uuid, NULL, 0},
+    {"status", true, check_enum, ack_statuses, 0},
+    {"sent", true, check_time, NULL, 0},
+    {"note", false, check_text, NULL, 1024},
+    {"sender", false, check_any, NULL, 0},
+    {"iactn", false, check_any, NULL, 0},
+};
+
+int alert_validate_ack(json_t *ack, struct iactn_alert_error *err)
+{
+    if (check_object(ack, "", false, err) != 0) {
+        err->reason = "not_object";
+        return -1;
+    }
+    return check_members(ack, ack_members, sizeof(ack_members) / sizeof(ack_members[0]),
+                         "", err);
+}
+
 int alert_is_utf8(const unsigned char *s, size_t len)
 {
     size_t i = 0;

@@ -32,6 +32,11 @@ json_t *alert_parse(const void *payload, size_t len, struct iactn_alert_error *e
  * tlp_requires_agencies). */
 int alert_validate(json_t *alert, struct iactn_alert_error *err);
 
+/* Checks a parsed acknowledgement: {alert_id, status: received|read|actioned, sent,
+ * note?}, where note is at most 1024 characters; "sender" and "iactn" members are
+ * accepted and ignored. Returns 0, or -1 with err filled (reason: schema). */
+int alert_validate_ack(json_t *ack, struct iactn_alert_error *err);
+
 /* Parses an RFC 3339 date-time with seconds and an offset into seconds since the
  * epoch (fractions dropped). Returns 0, or -1 when s is not of that form. */
 int alert_parse_time(const char *s, time_t *out);

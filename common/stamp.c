@@ -61,8 +61,14 @@ void *stamp_write(json_t *alert, const struct iactn_principal *sender,
 
     stamp_format_time(received, when, sizeof(when));
     /* jansson keeps insertion order, which puts recipients right after the prefix */
-    out = json_pack("{s:{s:o,s:o,s:s}}", "iactn", "recipients", recipients_json(recipients),
-                    "sender", sender_json(sender), "received", when);
+    if (recipients) {
+        out = json_pack("{s:{s:o,s:o,s:s}}", "iactn", "recipients",
+                        recipients_json(recipients), "sender", sender_json(sender),
+                        "received", when);
+    } else {
+        out = json_pack("{s:{s:o,s:s}}", "iactn", "sender", sender_json(sender), "received",
+                        when);
+    }
     if (out == NULL) {
         goto out;
     }

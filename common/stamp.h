@@ -20,6 +20,7 @@ enum stamp_verdict { STAMP_DENY = 0, STAMP_ALLOW = 1, STAMP_INVALID = -1 };
 
 /* Serialises alert with the stamp as its first member, dropping any "iactn" or
  * "sender" member it has. received is the broker's clock (seconds and nanoseconds).
+ * With recipients NULL (acknowledgements) the stamp has no recipients member.
  * Returns a buffer from alloc holding *len bytes (not NUL-terminated), or NULL when
  * memory runs out. Does not modify alert. */
 void *stamp_write(json_t *alert, const struct iactn_principal *sender,

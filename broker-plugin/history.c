@@ -1,0 +1,205 @@
+/*
+ * The alerts this broker has accepted, by id, with their origin state. Updates,
+ * cancellations and acknowledgements are checked against it from memory. At start a
+ * window of recent alerts is read from the archive on a database link of its own,
+ * without blocking; until that read completes, references to older alerts are
+ * rejected rather than trusted.
+ */
+#include "plugin.h"
+#include "dblink.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INITIAL_SLOTS 4096
+
+struct entry {
+    uint8_t id[16];
+    char origin[2];
+    bool used;
+};
+
+static struct {
+    struct entry *slots;
+    size_t n_slots;
+    size_t n_used;
+    struct iactn_dblink link;
+    int window_days;
+    bool window_loaded;
+    bool querying;
+} hist;
+
+/* Reads a textual UUID (either case) into 16 bytes. Returns 0 or -1. */
+static int parse_uuid(const char *text, uint8_t *out)
+{
+    size_t n = 0;
+
+    for (const char *c = text; *c && n < 32; c++) {
+        int v;
+
+        if (*c == '-') {
+            continue;
+        }
+        if (*c >= '0' && *c <= '9') {
+            v = *c - '0';
+        } else if ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'f') {
+            v = (*c | 0x20) - 'a' + 10;
+        } else {
+            return -1;
+        }
+        out[n / 2] = (uint8_t)(n % 2 ? (out[n / 2] | v) : v << 4);
+        n++;
+    }
+    return n == 32 ? 0 : -1;
+}
+
+static size_t slot_of(const uint8_t *id, size_t n_slots)
+{
+    uint64_t h;
+
+    memcpy(&h, id, sizeof(h)); /* UUIDs are random enough to hash by their bytes */
+    return (size_t)(h % n_slots);
+}
+
+static struct entry *find_slot(struct entry *slots, size_t n_slots, const uint8_t *id)
+{
+    size_t i = slot_of(id, n_slots);
+
+    while (slots[i].used && memcmp(slots[i].id, id, 16) != 0) {
+        i = (i + 1) % n_slots;
+    }
+    return &slots[i];
+}
+
+static int grow(void)
+{
+    size_t n = hist.n_slots ? hist.n_slots * 2 : INITIAL_SLOTS;
+    struct entry *slots = calloc(n, sizeof(*slots));
+
+    if (slots == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < hist.n_slots; i++) {
+        if (hist.slots[i].used) {
+            *find_slot(slots, n, hist.slots[i].id) = hist.slots[i];
+        }
+    }
+    free(hist.slots);
+    hist.slots = slots;
+    hist.n_slots = n;
+    return 0;
+}
+
+int history_add(const char *id, const char *origin)
+{
+    uint8_t key[16];
+    struct entry *e;
+
+    if (parse_uuid(id, key) != 0) {
+        return -1;
+    }
+    if ((hist.n_used + 1) * 2 > hist.n_slots && grow() != 0) {
+        return -1;
+    }
+    e = find_slot(hist.slots, hist.n_slots, key);
+    if (!e->used) {
+        memcpy(e->id, key, 16);
+        memcpy(e->origin, origin, 2);
+        e->used = true;
+        hist.n_used++;
+    }
+    return 0;
+}
+
+enum history_answer history_origin(const char *id, char *origin)
+{
+    uint8_t key[16];
+    struct entry *e;
+
+    if (parse_uuid(id, key) != 0 || hist.n_slots == 0) {
+        return hist.window_loaded ? HISTORY_UNKNOWN : HISTORY_NOT_LOADED;
+    }
+    e = find_slot(hist.slots, hist.n_slots, key);
+    if (!e->used) {
+        return hist.window_loaded ? HISTORY_UNKNOWN : HISTORY_NOT_LOADED;
+    }
+    memcpy(origin, e->origin, 2);
+    origin[2] = '\0';
+    return HISTORY_KNOWN;
+}
+
+void history_start(const char *conninfo, int window_days)
+{
+    dblink_init(&hist.link, "history", conninfo);
+    hist.window_days = window_days;
+}
+
+static void read_window(void)
+{
+    PGconn *conn = hist.link.conn;
+    PGresult *res;
+
+    if (!PQconsumeInput(conn)) {
+        hist.querying = false;
+        dblink_fail(&hist.link, "history read", "rejecting references to older alerts");
+        return;
+    }
+    while (!PQisBusy(conn) && (res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+            for (int r = 0; r < PQntuples(res); r++) {
+                history_add(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
+            }
+            hist.window_loaded = true;
+            plugin_log(MOSQ_LOG_NOTICE, "alert history loaded alerts=%d days=%d",
+                       PQntuples(res), hist.window_days);
+        } else {
+            plugin_log(MOSQ_LOG_ERR, "alert history read failed: %s",
+                       PQresultErrorMessage(res));
+        }
+        PQclear(res);
+    }
+    if (PQisBusy(conn)) {
+        return;
+    }
+    hist.querying = false;
+    if (hist.window_loaded) {
+        /* the window is read once; afterwards every accepted alert is added here */
+        dblink_close(&hist.link);
+    } else {
+        dblink_fail(&hist.link, "history read", "rejecting references to older alerts");
+    }
+}
+
+void history_tick(void)
+{
+    char sql[160];
+
+    if (hist.window_loaded ||
+        !dblink_poll(&hist.link, "rejecting references to older alerts")) {
+        return;
+    }
+    if (hist.querying) {
+        read_window();
+        return;
+    }
+    snprintf(sql, sizeof(sql),
+             "SELECT id::text, origin FROM alerts WHERE received_at > now() - "
+             "interval '%d days'",
+             hist.window_days);
+    if (!PQsendQuery(hist.link.conn, sql)) {
+        dblink_fail(&hist.link, "history read", "rejecting references to older alerts");
+        return;
+    }
+    hist.querying = true;
+}
+
+void history_stop(void)
+{
+    if (hist.link.conninfo) {
+        dblink_close(&hist.link);
+    }
+    free(hist.slots);
+    memset(&hist, 0, sizeof(hist));
+}
