@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 import uuid
 
 import paho.mqtt.client as mqtt
@@ -498,15 +499,19 @@ class Stack:
             raise
         return self
 
-    def close(self):
-        """Stop every client and process of this stack, print the end of each log to
-        stderr (ctest shows it when a test fails) and remove the folder."""
+    def close_clients(self):
+        """Disconnect every client made by client() or connect()."""
         for client in self._clients:
             try:
                 client.close()
             except Exception:  # a dead connection must not stop the cleanup
                 pass
         self._clients.clear()
+
+    def close(self):
+        """Stop every client and process of this stack, print the end of each log to
+        stderr (ctest shows it when a test fails) and remove the folder."""
+        self.close_clients()
         for process in (self.bridge, self.broker, self.postgres):
             if process is not None:
                 process.stop()
@@ -781,6 +786,20 @@ class Stack:
         self._clients.append(client)
         return client
 
+    def connect_eventually(self, name, timeout=10):
+        """Connect as `name`, retrying until the broker accepts the certificate. The
+        plugin reloads its policy only after PostgreSQL notifies it, so a certificate
+        registered a moment ago may still be unknown. Returns the connected client."""
+        deadline = time.monotonic() + timeout
+        while True:
+            client = self.client(name)
+            if client.connect():
+                return client
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{name}: still refused {timeout} s after registration "
+                                   f"(CONNACK {client.connect_reason})")
+            time.sleep(0.2)
+
     def connect(self, name, client_id=None, timeout=10, subscribe=None):
         """Connect a client as `name` and optionally subscribe it; raise HarnessError
         when the broker refuses either."""
@@ -795,3 +814,36 @@ class Stack:
                 raise HarnessError(f"{client.client_id}: subscription to {subscribe} "
                                    f"refused with {codes}")
         return client
+
+
+class StackTestCase(unittest.TestCase):
+    """Test case whose tests share one Stack, started once for the class. Clients made
+    by a test are disconnected after it, so tests do not see each other's messages."""
+
+    with_bridge = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(bridge=cls.with_bridge)
+        cls.addClassCleanup(cls.stack.close)
+        cls.stack.start()
+        if cls.with_bridge:
+            cls.stack.wait_for_bridge()
+
+    def tearDown(self):
+        self.stack.close_clients()
+
+    def assertAccepted(self, reason_code, what="publish"):
+        """Assert a PUBACK code that means the broker took the message."""
+        self.assertIn(reason_code, (RC_SUCCESS, RC_NO_MATCHING_SUBSCRIBERS),
+                      f"{what} was rejected with reason code 0x{reason_code:02x}")
+
+    def assertNotAuthorized(self, reason_code, what="publish"):
+        """Assert PUBACK reason code 0x87 (not authorized)."""
+        self.assertEqual(reason_code, RC_NOT_AUTHORIZED,
+                         f"{what}: expected reason code 0x87, got 0x{reason_code:02x}")
+
+
+def main():
+    """Run the unittest module that calls it, verbosely."""
+    unittest.main(verbosity=2)

@@ -1,0 +1,74 @@
+"""The broker's stamp: whatever sender or stamp a client writes into an alert, the
+subscribers see the verified principal in a stamp the broker wrote."""
+
+import json
+
+import harness
+
+FORGED_STAMP = {
+    "recipients": {"states": ["BR", "CA", "CO", "MX"], "agencies": []},
+    "sender": {"principal": "mx-cni-liaison", "state": "MX", "agency": "mx-cni",
+               "role": "liaison"},
+    "received": "2020-01-01T00:00:00Z",
+}
+
+
+class StampTest(harness.StackTestCase):
+
+    def setUp(self):
+        self.mexico = self.stack.connect("mx-cni-system", subscribe="iactn/alerts/#")
+        self.brazil = self.stack.connect("br-pf-system", subscribe="iactn/alerts/#")
+        self.liaison = self.stack.connect("co-dni-liaison")
+
+    def publish_forged(self):
+        alert = harness.make_alert(distribution={"states": ["MX"]}, sender="mx-cni-liaison",
+                                   iactn=FORGED_STAMP)
+        self.assertAccepted(self.liaison.publish("iactn/alerts/CO/imminent-threat", alert))
+        messages = self.mexico.collect(5, count=1)
+        self.assertEqual(len(messages), 1, "Mexico did not receive the alert")
+        return alert, messages[0]
+
+    def test_forged_sender_replaced(self):
+        _, message = self.publish_forged()
+        stamped = message.json()
+        self.assertEqual(stamped["iactn"]["sender"]["principal"], "co-dni-liaison")
+        self.assertEqual(stamped["iactn"]["sender"]["role"], "liaison")
+        self.assertNotIn("sender", stamped)
+
+    def test_forged_stamp_replaced(self):
+        _, message = self.publish_forged()
+        stamp = message.json()["iactn"]
+        self.assertEqual(stamp["recipients"]["states"], ["CO", "MX"])
+        self.assertNotEqual(stamp["received"], FORGED_STAMP["received"])
+
+    def test_forged_recipients_not_delivered(self):
+        self.publish_forged()
+        self.assertEqual(self.brazil.collect(2), [])
+
+    def test_stamp_is_first_member(self):
+        _, message = self.publish_forged()
+        self.assertTrue(message.payload.startswith(b'{"iactn":{"recipients":'),
+                        message.payload[:60])
+
+    def test_alert_body_kept(self):
+        alert, message = self.publish_forged()
+        stamped = message.json()
+        for name in ("id", "sent", "tlp", "category", "headline", "distribution"):
+            self.assertEqual(stamped[name], alert[name], name)
+
+    def test_user_properties_name_sender(self):
+        _, message = self.publish_forged()
+        self.assertEqual(message.user_properties.get("iactn-sender"), "co-dni-liaison")
+        self.assertEqual(message.user_properties.get("iactn-origin"), "CO")
+        self.assertEqual(message.user_properties.get("iactn-recipients"), "CO,MX")
+
+    def test_client_iactn_property_refused(self):
+        alert = harness.make_alert(distribution={"states": ["MX"]})
+        code = self.liaison.publish("iactn/alerts/CO/imminent-threat", json.dumps(alert),
+                                    user_properties=[("iactn-sender", "mx-cni-liaison")])
+        self.assertNotAuthorized(code)
+        self.assertEqual(self.mexico.collect(2), [])
+
+
+if __name__ == "__main__":
+    harness.main()
