@@ -670,7 +670,7 @@ class Stack:
             "@PKI_DIR@": self.path("pki"),
             "@DATA_DIR@": self._make_folder("mosquitto"),
             "@LOG_FILE@": self.path("log", "mosquitto.log"),
-            "@PLUGIN@": find_binary("IACTN_PLUGIN", "iactn_plugin.so") if self.with_plugin else "",
+            "@PLUGIN@": self._copy_plugin() if self.with_plugin else "",
             "@DB_CONNINFO@": self.conninfo,
             "@SERVICE_USER@": SERVICE_USER,
         }
@@ -689,6 +689,14 @@ class Stack:
         with open(config, "w") as handle:
             handle.write(text + "\n")
         return config
+
+    def _copy_plugin(self):
+        # mosquitto loads plugins after switching to the service user, which may not
+        # reach the build folder (for example under /root), so it gets its own copy.
+        copy = self.path("iactn_plugin.so")
+        shutil.copyfile(find_binary("IACTN_PLUGIN", "iactn_plugin.so"), copy)
+        os.chmod(copy, 0o755)
+        return copy
 
     def start_broker(self, timeout=15):
         """Start mosquitto and wait until it logs that it is running, which it does
