@@ -48,6 +48,7 @@ struct subscriber {
     atomic_int connected;
     atomic_int in_message;
     int last_refusal; /* CONNACK reason of the last refusal logged at error level */
+    atomic_int restart_delay; /* seconds before the next network loop restart */
 };
 
 /* Describes a disconnect code, which is a libmosquitto error number or, when the
@@ -74,6 +75,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
         return;
     }
     subscriber->last_refusal = 0;
+    atomic_store(&subscriber->restart_delay, RECONNECT_DELAY_MIN);
     atomic_store(&subscriber->connected, 1);
     log_msg(
         LOG_LEVEL_INFO,
@@ -212,6 +214,7 @@ struct subscriber *subscriber_new(const struct subscriber_options *options,
     subscriber->options = *options;
     subscriber->archive = archive;
     subscriber->stop = stop;
+    atomic_init(&subscriber->restart_delay, RECONNECT_DELAY_MIN);
 
     /* clean_start false: the broker keeps the session and its queue across restarts. */
     subscriber->mosq = mosquitto_new(options->client_id, false, subscriber);
@@ -266,7 +269,7 @@ static void sleep_seconds_unless_stopped(const struct subscriber *subscriber, in
 static void *network_main(void *arg)
 {
     struct subscriber *subscriber = arg;
-    int delay = RECONNECT_DELAY_MIN;
+    int delay;
     int rc;
 
     rc = mosquitto_connect_bind_v5(subscriber->mosq, subscriber->options.host,
@@ -285,12 +288,14 @@ static void *network_main(void *arg)
         if (atomic_load(subscriber->stop)) {
             break;
         }
+        delay = atomic_load(&subscriber->restart_delay);
         log_msg(LOG_LEVEL_ERROR,
                 "msg=\"MQTT network loop stopped; restarting it\" error=\"%s\" "
                 "retry_seconds=%d",
                 mosquitto_strerror(rc), delay);
         sleep_seconds_unless_stopped(subscriber, delay);
-        delay = delay * 2 > RECONNECT_DELAY_MAX ? RECONNECT_DELAY_MAX : delay * 2;
+        atomic_store(&subscriber->restart_delay,
+                     delay * 2 > RECONNECT_DELAY_MAX ? RECONNECT_DELAY_MAX : delay * 2);
 
         /* A failure here is retried by mosquitto_loop_forever() itself. */
         mosquitto_reconnect(subscriber->mosq);
