@@ -152,7 +152,7 @@ int acl_on_check(int event, void *event_data, void *userdata)
         return MOSQ_ERR_ACL_DENIED;
     }
     pr = policy_find_principal(p, username);
-    if (pr == NULL || pr->suspended) {
+    if (pr == NULL || !pr->active) {
         return MOSQ_ERR_ACL_DENIED;
     }
     switch (ed->access) {

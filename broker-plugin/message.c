@@ -285,7 +285,7 @@ int message_on_message(int event, void *event_data, void *userdata)
         return MOSQ_ERR_ACL_DENIED;
     }
     sender = policy_find_principal(p, username);
-    if (sender == NULL || sender->suspended) {
+    if (sender == NULL || !sender->active) {
         return reject(username, ed->topic, "principal_unknown", "no such active principal");
     }
     if (has_reserved_property(ed->properties)) {

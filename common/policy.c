@@ -338,6 +338,17 @@ static int load_rules(struct iactn_policy *p, const PGresult *res)
     return 0;
 }
 
+static void mark_active_principals(struct iactn_policy *p)
+{
+    for (size_t i = 0; i < p->n_principals; i++) {
+        struct iactn_principal *pr = &p->principals[i];
+        const struct iactn_agency *a = pr->agency ? policy_find_agency(p, pr->agency) : NULL;
+
+        pr->active = !pr->suspended && (pr->agency == NULL || (a && !a->suspended)) &&
+                     (pr->state[0] == '\0' || state_set_contains(&p->active_states, pr->state));
+    }
+}
+
 typedef int (*load_fn)(struct iactn_policy *, const PGresult *);
 
 static const load_fn loaders[RES_COUNT] = {
@@ -380,6 +391,7 @@ struct iactn_policy *policy_build(PGresult *const *results, int n_results, char 
         set_error(err, err_size, "policy query returned %d of %d results", next, RES_COUNT);
         goto fail;
     }
+    mark_active_principals(p);
     return p;
 
 fail:

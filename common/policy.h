@@ -43,6 +43,7 @@ struct iactn_principal {
     char *agency;  /* NULL for network-wide principals */
     enum iactn_role role;
     bool suspended;
+    bool active; /* not suspended, and neither is its agency or state */
 };
 
 struct iactn_cert {
