@@ -32,6 +32,17 @@ static int fail(struct iactn_alert_error *err, const char *reason, const char *p
     return -1;
 }
 
+/* Writes a JSON pointer into out. Paths longer than out are cut, which only shortens
+ * the field name shown in an error message. */
+static void format_path(char *out, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+}
+
 /* Length in Unicode code points, as JSON Schema counts it. */
 static size_t utf8_length(const char *s)
 {
@@ -160,7 +171,7 @@ static int check_members(json_t *obj, const struct field_rule *rules, size_t n_r
 
         for (i = 0; i < n_rules && strcmp(rules[i].name, key) != 0; i++) {
         }
-        snprintf(sub, sizeof(sub), "%s/%s", path, key);
+        format_path(sub, sizeof(sub), "%s/%s", path, key);
         if (i == n_rules) {
             return fail(err, "schema", sub, "unknown member %s", sub);
         }
@@ -170,7 +181,7 @@ static int check_members(json_t *obj, const struct field_rule *rules, size_t n_r
     }
     for (size_t i = 0; i < n_rules; i++) {
         if (rules[i].required && json_object_get(obj, rules[i].name) == NULL) {
-            snprintf(sub, sizeof(sub), "%s/%s", path, rules[i].name);
+            format_path(sub, sizeof(sub), "%s/%s", path, rules[i].name);
             return fail(err, "schema", sub, "missing required member %s", sub);
         }
     }
@@ -319,7 +330,7 @@ static int check_polygon(json_t *rings, const char *path, struct iactn_alert_err
                         i);
         }
         json_array_foreach(ring, j, pos) {
-            snprintf(sub, sizeof(sub), "%s/%zu/%zu", path, i, j);
+            format_path(sub, sizeof(sub), "%s/%zu/%zu", path, i, j);
             if (check_position(pos, sub, err) != 0) {
                 return -1;
             }
@@ -345,7 +356,7 @@ static int check_geometry(json_t *v, const struct field_rule *rule, const char *
         return fail(err, "schema", path, "%s must have exactly 'type' and 'coordinates'",
                     path);
     }
-    snprintf(sub, sizeof(sub), "%s/coordinates", path);
+    format_path(sub, sizeof(sub), "%s/coordinates", path);
     if (strcmp(type, "Point") == 0) {
         return check_position(coordinates, sub, err);
     }
@@ -434,7 +445,7 @@ static int check_attachments(json_t *v, const struct field_rule *rule, const cha
                     rule->max);
     }
     json_array_foreach(v, i, item) {
-        snprintf(sub, sizeof(sub), "%s/%zu", path, i);
+        format_path(sub, sizeof(sub), "%s/%zu", path, i);
         if (check_object(item, sub, false, err) != 0 ||
             check_members(item, members, 4, sub, err) != 0) {
             return -1;
