@@ -710,7 +710,10 @@ class Stack:
         self.broker = Process(
             "mosquitto",
             [find_binary("IACTN_MOSQUITTO", "mosquitto", ["/usr/sbin/mosquitto"]), "-c", config],
-            self.path("log", "mosquitto.stderr.log"), cwd=self.root)
+            self.path("log", "mosquitto.stderr.log"), cwd=self.root,
+            # Started as the service user rather than left to switch users itself:
+            # the kernel clears PR_SET_PDEATHSIG when a process changes its user.
+            run_as=self.run_as)
         deadline = time.monotonic() + timeout
         while True:
             with open(log_path, "rb") as handle:
