@@ -23,6 +23,10 @@ static bool rule_applies(const struct iactn_acl_rule *r, const struct iactn_prin
     if (r->role != ROLE_ANY && r->role != pr->role) {
         return false;
     }
+    if ((r->scope == SCOPE_STATE && pr->state[0] == '\0') ||
+        (r->scope == SCOPE_NETWORK && pr->state[0] != '\0')) {
+        return false;
+    }
     return r->state[0] == '\0' || strcmp(r->state, pr->state) == 0;
 }
 

@@ -16,8 +16,8 @@ const char *const policy_load_sql =
     "SELECT fingerprint, extract(epoch FROM not_before)::bigint,"
     " extract(epoch FROM not_after)::bigint, revoked_at IS NOT NULL, principal_id"
     " FROM certificates;"
-    "SELECT id, coalesce(state_code, ''), role, access, pattern, allow, priority"
-    " FROM topic_acl ORDER BY priority DESC, id;"
+    "SELECT id, coalesce(state_code, ''), role, access, pattern, allow, priority,"
+    " principal_scope FROM topic_acl ORDER BY priority DESC, id;"
     "SELECT g.id, coalesce(m.state_code, '') FROM sharing_groups g"
     " LEFT JOIN sharing_group_members m ON m.group_id = g.id ORDER BY g.id;"
     "SELECT id, coalesce(origin_state, ''), category_pattern, coalesce(target_state, ''),"
@@ -36,7 +36,7 @@ enum result_index {
     RES_COUNT
 };
 
-static const int result_columns[RES_COUNT] = {2, 1, 3, 5, 5, 7, 2, 6};
+static const int result_columns[RES_COUNT] = {2, 1, 3, 5, 5, 8, 2, 6};
 
 static const char *const role_names[ROLE_COUNT] = {
     "liaison", "agency-system", "admin", "archiver", "broker-bridge",
@@ -262,6 +262,14 @@ static int load_certs(struct iactn_policy *p, const PGresult *res)
     return 0;
 }
 
+static enum iactn_scope scope_from_name(const char *s)
+{
+    if (strcmp(s, "state") == 0) {
+        return SCOPE_STATE;
+    }
+    return strcmp(s, "network") == 0 ? SCOPE_NETWORK : SCOPE_ANY;
+}
+
 static int load_acl(struct iactn_policy *p, const PGresult *res)
 {
     p->n_acl = (size_t)PQntuples(res);
@@ -281,6 +289,7 @@ static int load_acl(struct iactn_policy *p, const PGresult *res)
         a->pattern = strdup(PQgetvalue(res, (int)i, 4));
         a->allow = is_true(res, (int)i, 5);
         a->priority = atoi(PQgetvalue(res, (int)i, 6));
+        a->scope = scope_from_name(PQgetvalue(res, (int)i, 7));
         if (a->pattern == NULL || a->role == ROLE_COUNT) {
             return -1;
         }

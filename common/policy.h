@@ -26,6 +26,9 @@ enum iactn_role {
 
 enum iactn_access { ACCESS_PUBLISH, ACCESS_SUBSCRIBE };
 
+/* Which principals of a role a topic_acl row reaches. */
+enum iactn_scope { SCOPE_ANY, SCOPE_STATE, SCOPE_NETWORK };
+
 /* A set of member states, one bit per possible alpha-2 code. */
 struct iactn_state_set {
     uint64_t bits[(POLICY_STATE_SLOTS + 63) / 64];
@@ -62,6 +65,7 @@ struct iactn_acl_rule {
     char *pattern;
     bool allow;
     int priority;
+    enum iactn_scope scope;
 };
 
 struct iactn_group {

@@ -53,7 +53,7 @@ struct iactn_policy *fixture_policy(void)
         "4102444800", "f", "co-dni-liaison",
     };
     static const char *const acl[] = {
-        "1", "", "liaison", "publish", "iactn/alerts/{state}/+", "t", "100",
+        "1", "", "liaison", "publish", "iactn/alerts/{state}/+", "t", "100", "any",
     };
     static const char *const groups[] = {"andean", "CO", "andean", "PE", "andean", "CU"};
     static const char *const rules[] = {
@@ -70,7 +70,7 @@ struct iactn_policy *fixture_policy(void)
     results[2] = RESULT(3, agencies);
     results[3] = RESULT(5, principals);
     results[4] = RESULT(5, certs);
-    results[5] = RESULT(7, acl);
+    results[5] = RESULT(8, acl);
     results[6] = RESULT(2, groups);
     results[7] = RESULT(6, rules);
     p = policy_build(results, 8, err, sizeof(err));
