@@ -272,6 +272,41 @@ static int handle_ack(struct mosquitto_evt_message *ed, const struct iactn_princ
     return MOSQ_ERR_SUCCESS;
 }
 
+/* An administration request on "iactn/admin/{STATE}/request" must be a JSON object. It
+ * is stamped with its verified sender, because the archiver that applies it cannot
+ * otherwise tell who sent it. */
+static int handle_admin_request(struct mosquitto_evt_message *ed,
+                                const struct iactn_principal *sender)
+{
+    struct iactn_alert_error aerr = {0};
+    struct timespec now;
+    json_t *request;
+    void *stamped;
+    size_t len = 0;
+
+    request = alert_parse(ed->payload, ed->payloadlen, &aerr);
+    if (request == NULL) {
+        return reject(sender->id, ed->topic, aerr.reason, aerr.message);
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    stamped = stamp_write(request, sender, NULL, &now, mosquitto_malloc, &len);
+    json_decref(request);
+    if (stamped == NULL) {
+        return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");
+    }
+    ed->payload = stamped;
+    ed->payloadlen = (uint32_t)len;
+    return MOSQ_ERR_SUCCESS;
+}
+
+static bool is_admin_request_topic(const char *topic)
+{
+    size_t n = strlen(topic);
+
+    return n == 22 && strncmp(topic, "iactn/admin/", 12) == 0 &&
+           strcmp(topic + 14, "/request") == 0;
+}
+
 int message_on_message(int event, void *event_data, void *userdata)
 {
     struct mosquitto_evt_message *ed = event_data;
@@ -297,6 +332,9 @@ int message_on_message(int event, void *event_data, void *userdata)
     }
     if (strncmp(ed->topic, "iactn/acks/", 11) == 0) {
         return handle_ack(ed, sender);
+    }
+    if (is_admin_request_topic(ed->topic)) {
+        return handle_admin_request(ed, sender);
     }
     return MOSQ_ERR_SUCCESS;
 }
