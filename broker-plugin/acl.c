@@ -14,22 +14,6 @@
 
 enum acl_mode { MODE_MATCH_TOPIC, MODE_COVER_FILTER };
 
-static bool rule_applies(const struct iactn_acl_rule *r, const struct iactn_principal *pr,
-                         enum iactn_access access)
-{
-    if (r->access != access) {
-        return false;
-    }
-    if (r->role != ROLE_ANY && r->role != pr->role) {
-        return false;
-    }
-    if ((r->scope == SCOPE_STATE && pr->state[0] == '\0') ||
-        (r->scope == SCOPE_NETWORK && pr->state[0] != '\0')) {
-        return false;
-    }
-    return r->state[0] == '\0' || strcmp(r->state, pr->state) == 0;
-}
-
 /* Walks the rules from the highest priority down. For a topic name the first rule
  * whose pattern matches decides. For a subscription filter a deny rule decides as soon
  * as it can match any topic of the filter, and an allow rule only once its pattern
@@ -39,13 +23,14 @@ static bool rules_allow(const struct iactn_policy *p, const struct iactn_princip
                         long *rule_id)
 {
     struct iactn_topic_vars vars = {pr->state, pr->agency, pr->id};
+    const struct iactn_rule_list *rules = policy_acl_rules(p, pr->role, pr->state);
     char pattern[TOPIC_MAX + 1];
 
     *rule_id = 0;
-    for (size_t i = 0; i < p->n_acl; i++) {
-        const struct iactn_acl_rule *r = &p->acl[i];
+    for (size_t i = 0; i < rules->n; i++) {
+        const struct iactn_acl_rule *r = rules->items[i];
 
-        if (!rule_applies(r, pr, access) ||
+        if (r->access != access ||
             topic_expand(r->pattern, &vars, pattern, sizeof(pattern)) != 0) {
             continue;
         }

@@ -358,6 +358,117 @@ static void mark_active_principals(struct iactn_policy *p)
     }
 }
 
+static bool acl_rule_reaches(const struct iactn_acl_rule *r, int role, const char *state)
+{
+    bool network = state[0] == '\0';
+
+    if (r->role != ROLE_ANY && (int)r->role != role) {
+        return false;
+    }
+    if ((r->scope == SCOPE_STATE && network) || (r->scope == SCOPE_NETWORK && !network)) {
+        return false;
+    }
+    return r->state[0] == '\0' || strcmp(r->state, state) == 0;
+}
+
+/* Fills list with the items of array (n of them, size bytes each) that keep accepts. */
+static int fill_list(struct iactn_rule_list *list, const void *array, size_t n, size_t size,
+                     bool (*keep)(const void *item, const void *arg), const void *arg)
+{
+    list->items = calloc(n + 1, sizeof(void *));
+    if (list->items == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const void *item = (const char *)array + i * size;
+
+        if (keep(item, arg)) {
+            list->items[list->n++] = item;
+        }
+    }
+    return 0;
+}
+
+struct acl_key {
+    int role;
+    const char *state;
+};
+
+static bool keep_acl(const void *item, const void *arg)
+{
+    const struct acl_key *key = arg;
+
+    return acl_rule_reaches(item, key->role, key->state);
+}
+
+static bool keep_sharing(const void *item, const void *arg)
+{
+    return strcmp(((const struct iactn_sharing_rule *)item)->origin, arg) == 0;
+}
+
+static int build_indexes(struct iactn_policy *p)
+{
+    char codes[POLICY_STATE_SLOTS][3];
+    size_t slots;
+
+    p->n_known = state_set_list(&p->known_states, codes, POLICY_STATE_SLOTS);
+    for (size_t k = 0; k < p->n_known; k++) {
+        p->state_index[state_slot(codes[k])] = (short)(k + 1);
+    }
+    codes[p->n_known][0] = '\0';
+    slots = p->n_known + 1;
+    p->acl_by_role_state = calloc(ROLE_COUNT * slots, sizeof(*p->acl_by_role_state));
+    p->rules_by_origin = calloc(slots, sizeof(*p->rules_by_origin));
+    if (p->acl_by_role_state == NULL || p->rules_by_origin == NULL) {
+        return -1;
+    }
+    for (size_t k = 0; k < slots; k++) {
+        for (int role = 0; role < ROLE_COUNT; role++) {
+            struct acl_key key = {role, codes[k]};
+
+            if (fill_list(&p->acl_by_role_state[role * slots + k], p->acl, p->n_acl,
+                          sizeof(*p->acl), keep_acl, &key) != 0) {
+                return -1;
+            }
+        }
+        if (fill_list(&p->rules_by_origin[k], p->rules, p->n_rules, sizeof(*p->rules),
+                      keep_sharing, codes[k]) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Returns the compact index of a state, or n_known for "" and unknown codes. */
+static size_t compact_index(const struct iactn_policy *p, const char *state)
+{
+    int slot = state_slot(state);
+
+    return slot >= 0 && p->state_index[slot] ? (size_t)(p->state_index[slot] - 1)
+                                             : p->n_known;
+}
+
+static const struct iactn_rule_list empty_list = {NULL, 0};
+
+const struct iactn_rule_list *policy_acl_rules(const struct iactn_policy *p,
+                                               enum iactn_role role, const char *state)
+{
+    size_t k = compact_index(p, state);
+
+    if (role < 0 || role >= ROLE_COUNT || (state[0] && k == p->n_known)) {
+        return &empty_list;
+    }
+    return &p->acl_by_role_state[role * (p->n_known + 1) + k];
+}
+
+const struct iactn_rule_list *policy_sharing_rules(const struct iactn_policy *p,
+                                                   const char *origin)
+{
+    const struct iactn_rule_list *own = &p->rules_by_origin[compact_index(p, origin)];
+
+    return own->n ? own : &p->rules_by_origin[p->n_known];
+}
+
 typedef int (*load_fn)(struct iactn_policy *, const PGresult *);
 
 static const load_fn loaders[RES_COUNT] = {
@@ -401,6 +512,10 @@ struct iactn_policy *policy_build(PGresult *const *results, int n_results, char 
         goto fail;
     }
     mark_active_principals(p);
+    if (build_indexes(p) != 0) {
+        set_error(err, err_size, "out of memory while indexing the policy");
+        goto fail;
+    }
     return p;
 
 fail:
@@ -458,6 +573,14 @@ void policy_free(struct iactn_policy *p)
         free(p->rules[i].category);
         free(p->rules[i].target_group);
     }
+    for (size_t k = 0; p->acl_by_role_state && k < ROLE_COUNT * (p->n_known + 1); k++) {
+        free(p->acl_by_role_state[k].items);
+    }
+    for (size_t k = 0; p->rules_by_origin && k <= p->n_known; k++) {
+        free(p->rules_by_origin[k].items);
+    }
+    free(p->acl_by_role_state);
+    free(p->rules_by_origin);
     free(p->categories);
     free(p->agencies);
     free(p->principals);

@@ -82,6 +82,12 @@ struct iactn_sharing_rule {
     bool allow;
 };
 
+/* A list of pointers into the policy's own arrays, in the order of the array. */
+struct iactn_rule_list {
+    const void **items;
+    size_t n;
+};
+
 struct iactn_policy {
     struct iactn_state_set active_states; /* participating and not suspended */
     struct iactn_state_set known_states;
@@ -100,6 +106,14 @@ struct iactn_policy {
     struct iactn_sharing_rule *rules;
     size_t n_rules;
     struct iactn_state_set origins_with_rules;
+
+    /* Indexes built once per load so that no check walks every row. Position k of
+     * state_index is 1 + the compact index of the state with slot k (0: unknown); the
+     * compact index n_known stands for network-wide principals. */
+    short state_index[POLICY_STATE_SLOTS];
+    size_t n_known;
+    struct iactn_rule_list *acl_by_role_state; /* [role * (n_known + 1) + compact] */
+    struct iactn_rule_list *rules_by_origin;   /* [compact]; [n_known]: network rows */
 };
 
 /* The statements whose results policy_build takes, in order, as one string that can
@@ -119,6 +133,17 @@ struct iactn_policy *policy_build(PGresult *const *results, int n_results, char 
 struct iactn_policy *policy_load(PGconn *conn, char *err, size_t err_size);
 
 void policy_free(struct iactn_policy *policy);
+
+/* Returns the topic_acl rows that can apply to a principal of this role and state
+ * (empty string for network-wide principals), highest priority first. The list
+ * belongs to the policy. */
+const struct iactn_rule_list *policy_acl_rules(const struct iactn_policy *p,
+                                               enum iactn_role role, const char *state);
+
+/* Returns the sharing rules written for origin, or the network-wide ones when origin
+ * has none of its own, in table order. The list belongs to the policy. */
+const struct iactn_rule_list *policy_sharing_rules(const struct iactn_policy *p,
+                                                   const char *origin);
 
 /* Lookups return pointers into the policy, valid until it is freed, or NULL. */
 const struct iactn_cert *policy_find_cert(const struct iactn_policy *p,

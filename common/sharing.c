@@ -39,15 +39,12 @@ struct iactn_state_set sharing_permitted_states(const struct iactn_policy *p,
                                                 const char *origin, const char *category)
 {
     struct iactn_state_set allowed = {{0}}, denied = {{0}};
-    const char *scope = state_set_contains(&p->origins_with_rules, origin) ? origin : "";
+    const struct iactn_rule_list *rules = policy_sharing_rules(p, origin);
 
-    for (size_t i = 0; i < p->n_rules; i++) {
-        const struct iactn_sharing_rule *r = &p->rules[i];
+    for (size_t i = 0; i < rules->n; i++) {
+        const struct iactn_sharing_rule *r = rules->items[i];
         struct iactn_state_set targets;
 
-        if (strcmp(r->origin, scope) != 0) {
-            continue;
-        }
         if (strcmp(r->category, "*") != 0 && strcmp(r->category, category) != 0) {
             continue;
         }
