@@ -53,7 +53,11 @@ struct iactn_policy *fixture_policy(void)
         "4102444800", "f", "co-dni-liaison",
     };
     static const char *const acl[] = {
-        "1", "", "liaison", "publish", "iactn/alerts/{state}/+", "t", "100", "any",
+        /* ordered by priority, highest first, as policy_load_sql returns them */
+        "2", "MX", "liaison", "publish",   "iactn/alerts/MX/cyber",  "f", "200", "any",
+        "1", "",   "liaison", "publish",   "iactn/alerts/{state}/+", "t", "100", "any",
+        "3", "",   "admin",   "publish",   "iactn/admin/+/request",  "t", "100", "network",
+        "4", "",   "*",       "subscribe", "iactn/directory/#",      "t", "50",  "state",
     };
     static const char *const groups[] = {"andean", "CO", "andean", "PE", "andean", "CU"};
     static const char *const rules[] = {

@@ -13,6 +13,9 @@
 
 #include "alert.h"
 
+/* The fixture folder of the current test: tests/data/alerts or tests/data/acks. */
+static const char *fixtures = IACTN_ALERT_FIXTURES;
+
 static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -25,6 +28,9 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* The validator the fixtures of the current test are checked with. */
+static int (*validate)(json_t *, struct iactn_alert_error *) = alert_validate;
+
 /* Parses and validates one file; returns the reason, or NULL when it is valid. */
 static const char *check_file(const char *path, struct iactn_alert_error *err)
 {
@@ -35,7 +41,7 @@ static const char *check_file(const char *path, struct iactn_alert_error *err)
 
     if (alert == NULL) {
         reason = err->reason;
-    } else if (alert_validate(alert, err) != 0) {
+    } else if (validate(alert, err) != 0) {
         reason = err->reason;
     }
     json_decref(alert);
@@ -50,7 +56,7 @@ static int for_each_fixture(const char *kind, void (*fn)(const char *dir, const 
     struct dirent *e;
     int n = 0;
 
-    snprintf(dir, sizeof(dir), "%s/%s", IACTN_ALERT_FIXTURES, kind);
+    snprintf(dir, sizeof(dir), "%s/%s", fixtures, kind);
     d = opendir(dir);
     assert_non_null(d);
     while ((e = readdir(d)) != NULL) {
@@ -109,6 +115,17 @@ static void invalid_corpus_is_rejected_with_reason(void **state)
     assert_true(for_each_fixture("invalid", expect_invalid) > 0);
 }
 
+static void ack_corpus_is_judged_by_reason(void **state)
+{
+    (void)state;
+    fixtures = IACTN_ACK_FIXTURES;
+    validate = alert_validate_ack;
+    assert_true(for_each_fixture("valid", expect_valid) > 0);
+    assert_true(for_each_fixture("invalid", expect_invalid) > 0);
+    fixtures = IACTN_ALERT_FIXTURES;
+    validate = alert_validate;
+}
+
 static void time_parsing_applies_offsets(void **state)
 {
     time_t a, b;
@@ -161,6 +178,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_corpus_is_accepted),
         cmocka_unit_test(invalid_corpus_is_rejected_with_reason),
+        cmocka_unit_test(ack_corpus_is_judged_by_reason),
         cmocka_unit_test(time_parsing_applies_offsets),
         cmocka_unit_test(utf8_edge_cases),
         cmocka_unit_test(payload_at_limit_is_parsed),
