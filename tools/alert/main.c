@@ -1,12 +1,17 @@
 /*
  * iactn-alert: the liaison officer's command-line client. Reads settings from
- * ~/.config/iactn/alert.conf (or --config), the environment and the flags, then runs
- * the publish or watch command.
+ * ~/.config/iactn/alert.conf (or --config), the environment and the flags, checks the
+ * options against the command, then runs it.
  */
+#include "ack.h"
+#include "capimport.h"
 #include "compose.h"
 #include "config.h"
+#include "help.h"
 #include "iactn_alert.h"
+#include "lang.h"
 #include "publish.h"
+#include "status.h"
 #include "subject.h"
 #include "topic.h"
 #include "watch.h"
@@ -28,6 +33,7 @@ static const struct config_key config_keys[] = {
     {"key", "IACTN_KEY"},
     {"client_id", NULL},
     {"origin", NULL},
+    {"lang", NULL},
     {NULL, NULL},
 };
 
@@ -61,6 +67,9 @@ enum option_id {
     OPT_COUNT,
     OPT_TIMEOUT,
     OPT_JSON,
+    OPT_NOTE,
+    OPT_ACK,
+    OPT_PUBLISH,
 };
 
 static const struct option long_options[] = {
@@ -100,118 +109,60 @@ static const struct option long_options[] = {
     {"count", required_argument, NULL, OPT_COUNT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"note", required_argument, NULL, OPT_NOTE},
+    {"ack", required_argument, NULL, OPT_ACK},
+    {"publish", no_argument, NULL, OPT_PUBLISH},
     {NULL, 0, NULL, 0},
 };
 
-static void usage(FILE *out)
-{
-    fputs(
-        "NAME\n"
-        "    iactn-alert - publish and watch IACTN counter-terrorism alerts\n"
-        "\n"
-        "SYNOPSIS\n"
-        "    iactn-alert [CONNECTION OPTIONS] publish FILE.json | -\n"
-        "    iactn-alert [CONNECTION OPTIONS] publish --category C --tlp T\n"
-        "                --headline-en TEXT --description-en TEXT [ALERT OPTIONS]\n"
-        "    iactn-alert [CONNECTION OPTIONS] watch [--topic FILTER ...] [--count N]\n"
-        "                [--timeout SECONDS] [--json]\n"
-        "\n"
-        "DESCRIPTION\n"
-        "    Connects to the IACTN broker over MQTT 5 with TLS, identified by your "
-        "client\n"
-        "    certificate. The broker checks the certificate, your rights on each topic, "
-        "and\n"
-        "    the sharing rules of every alert.\n"
-        "\n"
-        "    publish FILE.json publishes the alert in the file (- reads standard input) "
-        "at\n"
-        "    QoS 1 to iactn/alerts/{ORIGIN}/{category} and waits for the broker's "
-        "answer,\n"
-        "    printed as \"accepted id=... topic=...\" or \"refused id=... reason=0x87 "
-        "(...)\".\n"
-        "    Without a file, the alert is built from the flags below with a new random "
-        "id,\n"
-        "    sent = now and expires = now + 24 hours (UTC).\n"
-        "\n"
-        "    watch subscribes at QoS 1 and prints each alert you may receive, one per "
-        "line:\n"
-        "    time received by the broker, origin, category, TLP, sender, id, headline "
-        "(in\n"
-        "    English, or the first language present). It prints \"watching FILTER\" on\n"
-        "    standard error once the broker has accepted the subscription.\n"
-        "\n"
-        "CONNECTION OPTIONS\n"
-        "    --host HOST         broker host (default 127.0.0.1)\n"
-        "    --port PORT         broker TLS port (default 8883)\n"
-        "    --ca FILE           CA certificate of the IACTN network (PEM)\n"
-        "    --cert FILE         your client certificate (PEM)\n"
-        "    --key FILE          the private key of --cert (PEM)\n"
-        "    --client-id ID      MQTT client id; must start with your principal id and "
-        "'-'\n"
-        "                        (default: {CN}-alert-{pid}, CN from --cert)\n"
-        "    --config FILE       settings file (default ~/.config/iactn/alert.conf, if "
-        "it\n"
-        "                        exists)\n"
-        "    -v, --verbose       print the MQTT library's messages on standard error\n"
-        "    -h, --help          print this help\n"
-        "\n"
-        "PUBLISH OPTIONS\n"
-        "    --dry-run           print the alert as JSON and do not publish it\n"
-        "    --origin CODE       origin state in the topic (default: C of --cert's "
-        "subject)\n"
-        "    --category C        category slug, e.g. attack, travel, cyber (required)\n"
-        "    --tlp T             CLEAR, GREEN, AMBER, AMBER+STRICT or RED (required)\n"
-        "    --headline-en TEXT, --headline-es, --headline-pt, --headline-fr\n"
-        "    --description-en TEXT, --description-es, --description-pt, "
-        "--description-fr\n"
-        "                        headline and description per language; at least one of\n"
-        "                        each is required\n"
-        "    --headline TEXT, --description TEXT\n"
-        "                        the same, in the language of --lang\n"
-        "    --lang L            en, es, pt or fr (default en)\n"
-        "    --to CO,MX          distribution: only these states (required for AMBER)\n"
-        "    --agencies A,B      distribution: only these agencies (required for\n"
-        "                        AMBER+STRICT and RED)\n"
-        "    --groups G,H        distribution: only these sharing groups\n"
-        "    --severity S        extreme, severe, moderate, minor or unknown (default)\n"
-        "    --urgency U         immediate, expected, future, past or unknown (default)\n"
-        "    --certainty C       observed, likely, possible, unlikely or unknown "
-        "(default)\n"
-        "    --status S          actual (default), exercise or test\n"
-        "    --expires-in HOURS  hours until the alert expires, up to 8760 (default 24)\n"
-        "\n"
-        "WATCH OPTIONS\n"
-        "    --topic FILTER      MQTT topic filter; repeat for several, at most 16\n"
-        "                        (default iactn/alerts/#)\n"
-        "    --count N           exit after N alerts\n"
-        "    --timeout SECONDS   exit after SECONDS seconds from the start\n"
-        "    --json              print each alert as the stamped JSON, one per line\n"
-        "\n"
-        "ENVIRONMENT\n"
-        "    IACTN_BROKER_HOST, IACTN_BROKER_PORT, IACTN_CA, IACTN_CERT, IACTN_KEY "
-        "override\n"
-        "    the settings file; flags override both.\n"
-        "\n"
-        "FILES\n"
-        "    ~/.config/iactn/alert.conf\n"
-        "        key = value lines: broker_host, broker_port, ca, cert, key, client_id,\n"
-        "        origin. Lines starting with # are comments.\n"
-        "\n"
-        "EXIT STATUS\n"
-        "    0   alert accepted; watch ended after --count, --timeout or Ctrl-C\n"
-        "    1   refused by the broker (connection, alert or every subscription)\n"
-        "    2   usage error: invalid option, missing setting, unreadable file\n"
-        "    3   connection or TLS failure, or no answer from the broker in time\n"
-        "    4   invalid alert file\n"
-        "\n"
-        "EXAMPLES\n"
-        "    iactn-alert publish --category attack --tlp GREEN --severity severe \\\n"
-        "        --headline-en \"Explosion at the central station\" \\\n"
-        "        --description-en \"Two devices; a third suspected.\"\n"
-        "    iactn-alert publish alert.json\n"
-        "    iactn-alert watch --count 1 --timeout 30 --json\n",
-        out);
-}
+/* The commands and the positional arguments each one takes. */
+struct command_spec {
+    const char *name;
+    enum command command;
+    int takes_id;   /* the first argument is an alert id */
+    int file_args;  /* how many file arguments may follow: 0 or 1 */
+    int needs_file; /* the file argument is required */
+};
+
+static const struct command_spec commands[] = {
+    {"publish", CMD_PUBLISH, 0, 1, 0}, {"update", CMD_UPDATE, 1, 1, 0},
+    {"cancel", CMD_CANCEL, 1, 1, 0},   {"ack", CMD_ACK, 1, 0, 0},
+    {"watch", CMD_WATCH, 0, 0, 0},     {"status", CMD_STATUS, 1, 0, 0},
+    {"import-cap", CMD_IMPORT_CAP, 0, 1, 1},
+};
+
+#define ALERT_WRITERS (CMD_BIT(CMD_PUBLISH) | CMD_BIT(CMD_UPDATE) | CMD_BIT(CMD_CANCEL))
+#define ALL_COMMANDS ((1u << CMD_COUNT) - 1)
+
+/* Which commands accept each command option; options not listed apply to all. */
+static const struct {
+    int id;
+    unsigned commands;
+} option_commands[] = {
+    {OPT_DRY_RUN, ALERT_WRITERS | CMD_BIT(CMD_ACK)},
+    {OPT_HEADLINE, ALERT_WRITERS},
+    {OPT_DESCRIPTION, ALERT_WRITERS},
+    {OPT_CATEGORY, ALERT_WRITERS | CMD_BIT(CMD_IMPORT_CAP)},
+    {OPT_TLP, ALERT_WRITERS | CMD_BIT(CMD_IMPORT_CAP)},
+    {OPT_TO, ALERT_WRITERS | CMD_BIT(CMD_IMPORT_CAP)},
+    {OPT_AGENCIES, ALERT_WRITERS | CMD_BIT(CMD_IMPORT_CAP)},
+    {OPT_GROUPS, ALERT_WRITERS | CMD_BIT(CMD_IMPORT_CAP)},
+    {OPT_SEVERITY, ALERT_WRITERS},
+    {OPT_URGENCY, ALERT_WRITERS},
+    {OPT_CERTAINTY, ALERT_WRITERS},
+    {OPT_STATUS, ALERT_WRITERS | CMD_BIT(CMD_ACK)},
+    {OPT_EXPIRES_IN, ALERT_WRITERS | CMD_BIT(CMD_IMPORT_CAP)},
+    {OPT_TOPIC, CMD_BIT(CMD_WATCH)},
+    {OPT_COUNT, CMD_BIT(CMD_WATCH) | CMD_BIT(CMD_STATUS)},
+    {OPT_TIMEOUT, CMD_BIT(CMD_WATCH) | CMD_BIT(CMD_STATUS)},
+    {OPT_NOTE, CMD_BIT(CMD_ACK)},
+    {OPT_ACK, CMD_BIT(CMD_WATCH)},
+    {OPT_PUBLISH, CMD_BIT(CMD_IMPORT_CAP)},
+};
+
+/* Command options seen on the command line, to check them once the command is known. */
+static int seen_options[64];
+static int seen_count;
 
 static int usage_error(const char *message, const char *value)
 {
@@ -234,62 +185,86 @@ static int parse_long(const char *text, long min, long max, long *out)
                                                                                    : -1;
 }
 
-/* Stores one publish or watch option. Returns 0, or EXIT_USAGE after printing why. */
-static int set_command_option(struct tool_options *options, int id, const char *value)
+/* Stores one option of the alert-building commands. Returns 1 if `id` is one. */
+static int set_alert_option(struct tool_options *options, int id, const char *value)
 {
-    if (id >= OPT_HEADLINE_LANG && id < OPT_HEADLINE_LANG + 4) {
+    if (id >= OPT_HEADLINE_LANG && id < OPT_HEADLINE_LANG + LANGUAGE_COUNT) {
         options->headline[id - OPT_HEADLINE_LANG] = value;
+        return 1;
+    }
+    if (id >= OPT_DESCRIPTION_LANG && id < OPT_DESCRIPTION_LANG + LANGUAGE_COUNT) {
+        options->description[id - OPT_DESCRIPTION_LANG] = value;
+        return 1;
+    }
+    switch (id) {
+    case OPT_HEADLINE:
+        options->headline_any = value;
+        return 1;
+    case OPT_DESCRIPTION:
+        options->description_any = value;
+        return 1;
+    case OPT_CATEGORY:
+        options->category = value;
+        return 1;
+    case OPT_TLP:
+        options->tlp = value;
+        return 1;
+    case OPT_TO:
+        options->to = value;
+        return 1;
+    case OPT_AGENCIES:
+        options->agencies = value;
+        return 1;
+    case OPT_GROUPS:
+        options->groups = value;
+        return 1;
+    case OPT_SEVERITY:
+        options->severity = value;
+        return 1;
+    case OPT_URGENCY:
+        options->urgency = value;
+        return 1;
+    case OPT_CERTAINTY:
+        options->certainty = value;
+        return 1;
+    case OPT_STATUS:
+        options->status = value;
+        return 1;
+    case OPT_EXPIRES_IN:
+        options->expires_in = value;
+        return 1;
+    default:
         return 0;
     }
-    if (id >= OPT_DESCRIPTION_LANG && id < OPT_DESCRIPTION_LANG + 4) {
-        options->description[id - OPT_DESCRIPTION_LANG] = value;
+}
+
+/* Stores one command option. Returns 0, or EXIT_USAGE after printing why. */
+static int set_command_option(struct tool_options *options, int id, const char *value)
+{
+    if (seen_count < (int)(sizeof(seen_options) / sizeof(seen_options[0]))) {
+        seen_options[seen_count++] = id;
+    }
+    if (set_alert_option(options, id, value)) {
         return 0;
     }
     switch (id) {
     case OPT_DRY_RUN:
         options->dry_run = 1;
         break;
-    case OPT_HEADLINE:
-        options->headline_any = value;
-        break;
-    case OPT_DESCRIPTION:
-        options->description_any = value;
-        break;
     case OPT_LANG:
         options->lang = value;
         break;
-    case OPT_CATEGORY:
-        options->category = value;
-        break;
-    case OPT_TLP:
-        options->tlp = value;
-        break;
-    case OPT_TO:
-        options->to = value;
-        break;
-    case OPT_AGENCIES:
-        options->agencies = value;
-        break;
-    case OPT_GROUPS:
-        options->groups = value;
-        break;
-    case OPT_SEVERITY:
-        options->severity = value;
-        break;
-    case OPT_URGENCY:
-        options->urgency = value;
-        break;
-    case OPT_CERTAINTY:
-        options->certainty = value;
-        break;
-    case OPT_STATUS:
-        options->status = value;
-        break;
-    case OPT_EXPIRES_IN:
-        options->expires_in = value;
-        break;
     case OPT_JSON:
         options->json = 1;
+        break;
+    case OPT_NOTE:
+        options->note = value;
+        break;
+    case OPT_ACK:
+        options->auto_ack = value;
+        break;
+    case OPT_PUBLISH:
+        options->publish = 1;
         break;
     case OPT_TOPIC:
         if (options->topic_count == WATCH_TOPICS_MAX) {
@@ -341,7 +316,7 @@ static const char *config_key_of(int id)
 }
 
 static int parse_flags(int argc, char **argv, struct tool_options *options,
-                       struct iactn_config *flags)
+                       struct iactn_config *flags, int *help)
 {
     char source[40];
     int index = 0;
@@ -350,10 +325,8 @@ static int parse_flags(int argc, char **argv, struct tool_options *options,
 
     while ((opt = getopt_long(argc, argv, "vh", long_options, &index)) != -1) {
         if (opt == 'h') {
-            usage(stdout);
-            exit(EXIT_ACCEPTED);
-        }
-        if (opt == 'v') {
+            *help = 1;
+        } else if (opt == 'v') {
             options->verbose = 1;
         } else if (opt == OPT_CONFIG) {
             continue;
@@ -400,15 +373,24 @@ static int load_config_file(int argc, char **argv, struct iactn_config *config)
     return 0;
 }
 
-/* Copies the flags' connection values over the file and environment values. */
-static void apply_flags(struct iactn_config *config, const struct iactn_config *flags)
+/*
+ * Copies the flags' connection values over the file and environment values. For ack,
+ * --origin names the alert's origin, not the user's state: it is kept apart.
+ */
+static void apply_flags(struct iactn_config *config, const struct iactn_config *flags,
+                        struct tool_options *options)
 {
     for (const struct config_key *key = config_keys; key->name != NULL; key++) {
         const char *value = config_get(flags, key->name);
 
-        if (value != NULL) {
-            config_set(config, key->name, value, config_source(flags, key->name));
+        if (value == NULL) {
+            continue;
         }
+        if (options->command == CMD_ACK && strcmp(key->name, "origin") == 0) {
+            options->alert_origin = value;
+            continue;
+        }
+        config_set(config, key->name, value, config_source(flags, key->name));
     }
 }
 
@@ -435,36 +417,127 @@ static int resolve_connection(const struct iactn_config *config,
     return 0;
 }
 
-/* Rejects options that belong to the other command. */
-static int check_command_options(const struct tool_options *options, int is_publish)
+/* --lang, else lang in the settings file, else the locale environment. */
+static int resolve_lang(const struct iactn_config *config, struct tool_options *options)
+{
+    const char *from_config = config_get(config, "lang");
+
+    if (options->lang == NULL && from_config != NULL) {
+        options->lang = lang_from_locale(from_config);
+        if (options->lang == NULL || strlen(from_config) != 2) {
+            fprintf(stderr, PROGRAM ": invalid lang \"%s\" in %s (expected en, es, pt or "
+                            "fr)\n",
+                    from_config, config_source(config, "lang"));
+            return EXIT_USAGE;
+        }
+    }
+    if (options->lang == NULL) {
+        options->lang = lang_from_environment();
+    }
+    if (lang_from_locale(options->lang) == NULL || strlen(options->lang) != 2) {
+        return usage_error("invalid --lang (expected en, es, pt or fr)", options->lang);
+    }
+    options->lang = lang_from_locale(options->lang);
+    return 0;
+}
+
+static const char *option_name(int id)
+{
+    for (const struct option *o = long_options; o->name != NULL; o++) {
+        if (o->val == id) {
+            return o->name;
+        }
+    }
+    return "?";
+}
+
+/* Rejects options that the command does not take. */
+static int check_options_apply(const struct tool_options *options)
+{
+    char message[160];
+
+    for (int i = 0; i < seen_count; i++) {
+        int id = seen_options[i];
+        unsigned allowed = ALL_COMMANDS;
+
+        if (id >= OPT_HEADLINE_LANG && id < OPT_LANG) {
+            allowed = ALERT_WRITERS;
+        }
+        for (size_t j = 0; j < sizeof(option_commands) / sizeof(option_commands[0]); j++) {
+            if (option_commands[j].id == id) {
+                allowed = option_commands[j].commands;
+            }
+        }
+        if ((allowed & CMD_BIT(options->command)) == 0) {
+            snprintf(message, sizeof(message), "--%s does not apply to %s",
+                     option_name(id), options->command_name);
+            return usage_error(message, NULL);
+        }
+    }
+    return 0;
+}
+
+static int has_alert_flags(const struct tool_options *options)
 {
     int builds = options->category != NULL || options->tlp != NULL ||
                  options->to != NULL || options->agencies != NULL ||
                  options->groups != NULL || options->severity != NULL ||
                  options->urgency != NULL || options->certainty != NULL ||
-                 options->status != NULL || options->expires_in != NULL ||
-                 options->headline_any != NULL || options->description_any != NULL;
+                 options->status != NULL || options->headline_any != NULL ||
+                 options->description_any != NULL;
 
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < LANGUAGE_COUNT; i++) {
         builds |= options->headline[i] != NULL || options->description[i] != NULL;
     }
-    if (is_publish && (options->topic_count > 0 || options->count > 0 ||
-                       options->timeout > 0 || options->json)) {
-        return usage_error("--topic, --count, --timeout and --json apply to watch only",
-                           NULL);
+    return builds;
+}
+
+static int check_choice(const char *option, const char *value,
+                        const char *const *choices, const char *expected)
+{
+    char message[160];
+
+    if (value == NULL) {
+        return 0;
     }
-    if (!is_publish && (builds || options->dry_run)) {
-        return usage_error("alert options and --dry-run apply to publish only", NULL);
+    for (size_t i = 0; choices[i] != NULL; i++) {
+        if (strcmp(value, choices[i]) == 0) {
+            return 0;
+        }
     }
-    if (is_publish && options->file != NULL && builds) {
+    snprintf(message, sizeof(message), "invalid %s (expected %s)", option, expected);
+    return usage_error(message, value);
+}
+
+/* Checks the values and combinations that each command needs. */
+static int check_command_options(const struct tool_options *options)
+{
+    static const char *const alert_statuses[] = {"actual", "exercise", "test", NULL};
+    static const char *const ack_statuses[] = {"received", "read", "actioned", NULL};
+    enum command command = options->command;
+    int rc = check_options_apply(options);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if ((command == CMD_PUBLISH || command == CMD_UPDATE || command == CMD_CANCEL) &&
+        options->file != NULL && has_alert_flags(options)) {
         return usage_error("give either an alert file or the alert options, not both",
                            NULL);
     }
-    if (strcmp(options->lang, "en") != 0 && strcmp(options->lang, "es") != 0 &&
-        strcmp(options->lang, "pt") != 0 && strcmp(options->lang, "fr") != 0) {
-        return usage_error("invalid --lang (expected en, es, pt or fr)", options->lang);
+    if (command == CMD_ACK) {
+        if (options->status == NULL) {
+            return usage_error("missing --status (received, read or actioned)", NULL);
+        }
+        return check_choice("--status", options->status, ack_statuses,
+                            "received, read or actioned");
     }
-    return 0;
+    if (command == CMD_WATCH) {
+        return check_choice("--ack", options->auto_ack, ack_statuses,
+                            "received, read or actioned");
+    }
+    return check_choice("--status", options->status, alert_statuses,
+                        "actual, exercise or test");
 }
 
 /* Checks an explicit client id the way the broker does, to fail early and clearly. */
@@ -493,12 +566,30 @@ static int check_client_id(const char *client_id, const char *principal)
     return 0;
 }
 
+/* Reads a state code option into `out` (upper-cased). Returns 0 or EXIT_USAGE. */
+static int read_state(const char *option, const char *value, char out[3])
+{
+    char message[120];
+
+    out[0] = '\0';
+    if (strlen(value) == 2) {
+        out[0] = (char)toupper((unsigned char)value[0]);
+        out[1] = (char)toupper((unsigned char)value[1]);
+        out[2] = '\0';
+    }
+    if (!topic_is_state_code(out)) {
+        snprintf(message, sizeof(message),
+                 "invalid %s (expected a two-letter state code such as CO)", option);
+        return usage_error(message, value);
+    }
+    return 0;
+}
+
 /*
- * Works out the client id and the origin from the options and the certificate's
- * subject. Writes into the caller's buffers. Returns 0 or EXIT_USAGE.
+ * Works out the client id, the principal and the user's state from the options and
+ * the certificate's subject. Returns 0 or EXIT_USAGE.
  */
-static int resolve_identity(const struct tool_options *options, char *client_id,
-                            size_t client_id_size, char origin[3], int need_origin)
+static int resolve_identity(const struct tool_options *options, struct identity *identity)
 {
     struct subject subject;
     char err[600];
@@ -511,86 +602,162 @@ static int resolve_identity(const struct tool_options *options, char *client_id,
         fprintf(stderr, PROGRAM ": %s\n", err);
         return EXIT_USAGE;
     }
+    snprintf(identity->principal, sizeof(identity->principal), "%s",
+             subject.common_name);
     if (options->client_id != NULL) {
-        snprintf(client_id, client_id_size, "%s", options->client_id);
-        if (check_client_id(client_id, subject.common_name) != 0) {
+        snprintf(identity->client_id, sizeof(identity->client_id), "%s",
+                 options->client_id);
+        if (check_client_id(identity->client_id, subject.common_name) != 0) {
             return EXIT_USAGE;
         }
     } else {
-        snprintf(client_id, client_id_size, "%s-alert-%ld", subject.common_name,
-                 (long)getpid());
+        snprintf(identity->client_id, sizeof(identity->client_id), "%s-alert-%ld",
+                 subject.common_name, (long)getpid());
     }
-
-    origin[0] = '\0';
     if (options->origin != NULL) {
-        for (int i = 0; i < 2 && options->origin[i] != '\0'; i++) {
-            origin[i] = (char)toupper((unsigned char)options->origin[i]);
+        return read_state("--origin", options->origin, identity->state);
+    }
+    memcpy(identity->state, subject.country, sizeof(subject.country));
+    return 0;
+}
+
+/* Checks that `id` is a UUID, as alert ids are. Returns 0 or EXIT_USAGE. */
+static int check_alert_id(const char *id)
+{
+    static const int group_lengths[] = {8, 4, 4, 4, 12};
+    const char *p = id;
+
+    for (size_t g = 0; g < 5; g++) {
+        for (int i = 0; i < group_lengths[g]; i++, p++) {
+            if (!isxdigit((unsigned char)*p)) {
+                return usage_error("invalid alert id (expected a UUID such as "
+                                   "0b8e6c1e-7d2a-4f2a-9c3e-5a1b2c3d4e5f)",
+                                   id);
+            }
         }
-        origin[2] = '\0';
-        if (strlen(options->origin) != 2 || !topic_is_state_code(origin)) {
-            return usage_error(
-                "invalid --origin (expected a two-letter state code such as "
-                "CO)",
-                options->origin);
+        if (*p != (g < 4 ? '-' : '\0')) {
+            return usage_error("invalid alert id (expected a UUID such as "
+                               "0b8e6c1e-7d2a-4f2a-9c3e-5a1b2c3d4e5f)",
+                               id);
         }
-    } else if (need_origin) {
-        memcpy(origin, subject.country, sizeof(subject.country));
+        p++;
     }
     return 0;
 }
 
-/* Reads the command and its file argument that getopt left in argv. */
-static int read_command(int argc, char **argv, struct tool_options *options,
-                        int *is_publish)
+/* Reads the command and its arguments, which getopt left at the end of argv. */
+static int read_command(int argc, char **argv, struct tool_options *options)
 {
+    const struct command_spec *spec = NULL;
+    int next = optind + 1;
+
     if (optind >= argc) {
-        return usage_error("missing command: publish or watch", NULL);
+        return usage_error("missing command: publish, update, cancel, ack, watch, status "
+                           "or import-cap",
+                           NULL);
     }
-    if (strcmp(argv[optind], "publish") == 0) {
-        *is_publish = 1;
-        if (optind + 1 < argc) {
-            options->file = argv[optind + 1];
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[optind], commands[i].name) == 0) {
+            spec = &commands[i];
         }
-        if (optind + 2 < argc) {
-            return usage_error("unexpected argument", argv[optind + 2]);
+    }
+    if (spec == NULL) {
+        return usage_error("unknown command (expected publish, update, cancel, ack, "
+                           "watch, status or import-cap)",
+                           argv[optind]);
+    }
+    options->command = spec->command;
+    options->command_name = spec->name;
+    if (spec->takes_id) {
+        if (next >= argc) {
+            return usage_error("missing alert id after the command", spec->name);
         }
-    } else if (strcmp(argv[optind], "watch") == 0) {
-        *is_publish = 0;
-        if (optind + 1 < argc) {
-            return usage_error("unexpected argument", argv[optind + 1]);
+        options->alert_id = argv[next++];
+        if (check_alert_id(options->alert_id) != 0) {
+            return EXIT_USAGE;
         }
-    } else {
-        return usage_error("unknown command (expected publish or watch)", argv[optind]);
+    }
+    if (spec->file_args > 0 && next < argc) {
+        options->file = argv[next++];
+    }
+    if (spec->needs_file && options->file == NULL) {
+        return usage_error("missing file argument after the command", spec->name);
+    }
+    if (next < argc) {
+        return usage_error("unexpected argument", argv[next]);
     }
     return 0;
 }
 
-static int run(struct tool_options *options, int is_publish)
+/* The commands that never connect: dry runs, and import-cap without --publish. */
+static int works_offline(const struct tool_options *options)
 {
-    char client_id[256];
-    char origin[3];
+    return options->dry_run || (options->command == CMD_IMPORT_CAP && !options->publish);
+}
+
+static int run(struct tool_options *options)
+{
+    struct identity identity = {{0}, {0}, {0}};
     int rc;
 
-    /* A dry run needs neither a connection nor an identity. */
-    if (is_publish && options->dry_run) {
-        return publish_run(options, NULL, NULL);
+    if (!works_offline(options)) {
+        rc = resolve_identity(options, &identity);
+        if (rc != 0) {
+            return rc;
+        }
     }
-    rc = resolve_identity(options, client_id, sizeof(client_id), origin, is_publish);
-    if (rc != 0) {
-        return rc;
+    if (options->command == CMD_ACK && options->alert_origin == NULL) {
+        return usage_error("missing --origin CODE: the state that sent the alert", NULL);
     }
-    if (is_publish) {
-        return publish_run(options, origin[0] != '\0' ? origin : NULL, client_id);
+    if (options->command == CMD_ACK) {
+        static char origin[3];
+
+        rc = read_state("--origin", options->alert_origin, origin);
+        if (rc != 0) {
+            return rc;
+        }
+        options->alert_origin = origin;
     }
-    return watch_run(options, client_id);
+    switch (options->command) {
+    case CMD_PUBLISH:
+    case CMD_UPDATE:
+    case CMD_CANCEL:
+        return publish_run(options, &identity);
+    case CMD_ACK:
+        return ack_run(options, &identity);
+    case CMD_WATCH:
+        return watch_run(options, &identity);
+    case CMD_STATUS:
+        return status_run(options, &identity);
+    case CMD_IMPORT_CAP:
+        return capimport_run(options, &identity);
+    default:
+        return EXIT_USAGE;
+    }
+}
+
+/* Prints the manual that "help [COMMAND]" or "COMMAND --help" asks for. */
+static int print_help(int argc, char **argv)
+{
+    const char *topic = NULL;
+
+    if (optind < argc && strcmp(argv[optind], "help") == 0) {
+        topic = optind + 1 < argc ? argv[optind + 1] : NULL;
+    } else if (optind < argc) {
+        topic = argv[optind];
+    }
+    if (help_print(stdout, topic) != 0) {
+        return usage_error("no manual for", topic);
+    }
+    return EXIT_ACCEPTED;
 }
 
 int main(int argc, char **argv)
 {
-    struct tool_options options = {.lang = "en"};
+    struct tool_options options = {0};
     struct iactn_config *config = config_new(config_keys);
     struct iactn_config *flags = config_new(config_keys);
-    int is_publish = 0;
+    int help = 0;
     int rc;
 
     if (config == NULL || flags == NULL) {
@@ -598,12 +765,16 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    rc = parse_flags(argc, argv, &options, flags);
-    if (rc == 0) {
-        rc = read_command(argc, argv, &options, &is_publish);
+    rc = parse_flags(argc, argv, &options, flags, &help);
+    if (rc == 0 && (help || (optind < argc && strcmp(argv[optind], "help") == 0))) {
+        rc = print_help(argc, argv);
+        goto out;
     }
     if (rc == 0) {
-        rc = check_command_options(&options, is_publish);
+        rc = read_command(argc, argv, &options);
+    }
+    if (rc == 0) {
+        rc = check_command_options(&options);
     }
     if (rc == 0) {
         rc = load_config_file(argc, argv, config);
@@ -612,14 +783,17 @@ int main(int argc, char **argv)
         goto out;
     }
     config_load_env(config);
-    apply_flags(config, flags);
+    apply_flags(config, flags, &options);
     rc = resolve_connection(config, &options);
+    if (rc == 0) {
+        rc = resolve_lang(config, &options);
+    }
     if (rc != 0) {
         goto out;
     }
 
     mosquitto_lib_init();
-    rc = run(&options, is_publish);
+    rc = run(&options);
     mosquitto_lib_cleanup();
 
 out:

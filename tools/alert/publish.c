@@ -3,6 +3,7 @@
 #include "alert.h"
 #include "client.h"
 #include "compose.h"
+#include "prompt.h"
 #include "topic.h"
 
 #include <ctype.h>
@@ -12,20 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Seconds to wait for the PUBACK once the alert is sent. */
+/* Seconds to wait for the PUBACK once the message is sent. */
 #define PUBACK_TIMEOUT 15
 
 struct publication {
     int mid;
     int acknowledged;
-    int reason_code;
-    char reason_string[256]; /* from the PUBACK's reason string property, if any */
-};
-
-struct alert_input {
-    json_t *alert;
-    char *payload; /* the bytes to publish */
-    size_t len;
+    struct puback *answer;
 };
 
 /* Reads at most ALERT_MAX_BYTES + 1 bytes, so that an oversized file is detected. */
@@ -55,36 +49,32 @@ static char *read_input(const char *path, size_t *len)
     return buf;
 }
 
-static int load_file(const char *path, struct alert_input *input)
+/* Reads the alert file; for update and cancel completes it first. */
+static json_t *load_file(const struct tool_options *options)
 {
     struct iactn_alert_error error;
+    const char *path = options->file;
     const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+    json_t *alert;
+    size_t len = 0;
+    char *payload;
 
-    input->payload = read_input(path, &input->len);
-    if (input->payload == NULL) {
-        return EXIT_INVALID_ALERT;
+    payload = read_input(path, &len);
+    if (payload == NULL) {
+        return NULL;
     }
-    input->alert = alert_parse(input->payload, input->len, &error);
-    if (input->alert == NULL || alert_validate(input->alert, &error) != 0) {
+    alert = alert_parse(payload, len, &error);
+    free(payload);
+    if (alert != NULL && compose_complete(alert, options) != 0) {
+        json_decref(alert);
+        return NULL;
+    }
+    if (alert == NULL || alert_validate(alert, &error) != 0) {
         fprintf(stderr, PROGRAM ": invalid alert in %s: %s\n", name, error.message);
-        return EXIT_INVALID_ALERT;
+        json_decref(alert);
+        return NULL;
     }
-    return 0;
-}
-
-static int build_from_flags(const struct tool_options *options, struct alert_input *input)
-{
-    input->alert = compose_alert(options);
-    if (input->alert == NULL) {
-        return EXIT_USAGE;
-    }
-    input->payload = json_dumps(input->alert, JSON_COMPACT);
-    input->len = input->payload != NULL ? strlen(input->payload) : 0;
-    if (input->payload == NULL || input->len > ALERT_MAX_BYTES) {
-        fprintf(stderr, PROGRAM ": the alert is larger than %d bytes\n", ALERT_MAX_BYTES);
-        return EXIT_USAGE;
-    }
-    return 0;
+    return alert;
 }
 
 static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason_code,
@@ -99,11 +89,11 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason_co
         return;
     }
     publication->acknowledged = 1;
-    publication->reason_code = reason_code;
+    publication->answer->reason_code = reason_code;
     if (mosquitto_property_read_string(properties, MQTT_PROP_REASON_STRING, &reason,
                                        false) != NULL) {
-        snprintf(publication->reason_string, sizeof(publication->reason_string), "%s",
-                 reason);
+        snprintf(publication->answer->reason_string,
+                 sizeof(publication->answer->reason_string), "%s", reason);
         free(reason);
     }
 }
@@ -113,71 +103,48 @@ static int acknowledged(struct client *client)
     return ((struct publication *)client->command)->acknowledged;
 }
 
-static int report(const struct publication *publication, const char *id,
-                  const char *topic)
+void publish_reason_text(int reason_code, char *out, size_t out_size)
 {
-    int rc = publication->reason_code;
-    char reason[128];
-
-    if (rc < 0x80) {
-        printf("accepted id=%s topic=%s\n", id, topic);
-        if (rc == MQTT_RC_NO_MATCHING_SUBSCRIBERS) {
-            fprintf(stderr, PROGRAM ": the broker accepted the alert; no recipient is "
-                                    "subscribed right now.\n");
-        }
-        return EXIT_ACCEPTED;
+    snprintf(out, out_size, "%s", mosquitto_reason_string(reason_code));
+    if (out[0] != '\0') {
+        out[0] = (char)tolower((unsigned char)out[0]);
     }
-    snprintf(reason, sizeof(reason), "%s", mosquitto_reason_string(rc));
-    reason[0] = (char)tolower((unsigned char)reason[0]);
-    printf("refused id=%s reason=0x%02x (%s)\n", id, rc, reason);
-    if (publication->reason_string[0] != '\0') {
-        fprintf(stderr, PROGRAM ": reason given by the broker: %s\n",
-                publication->reason_string);
-    }
-    if (rc == MQTT_RC_NOT_AUTHORIZED) {
-        fprintf(
-            stderr, PROGRAM
-            ": the broker refused the alert. It accepts alerts only on the "
-            "topic of your own state, in a known category that matches the alert, with "
-            "recipients that the sharing rules allow; its log names the exact rule.\n");
-    } else {
-        fprintf(stderr, PROGRAM ": the broker refused the alert.\n");
-    }
-    return EXIT_REFUSED;
 }
 
-static int send_alert(const struct tool_options *options, const struct alert_input *input,
-                      const char *topic, const char *client_id)
+int publish_send(const struct tool_options *options, const struct identity *identity,
+                 const char *topic, const void *payload, size_t len, const char *what,
+                 struct puback *answer)
 {
-    struct publication publication = {0};
-    const char *id = json_string_value(json_object_get(input->alert, "id"));
+    struct publication publication = {.answer = answer};
     struct client client;
     int rc;
 
-    rc = client_open(&client, options, client_id, &publication);
+    memset(answer, 0, sizeof(*answer));
+    rc = client_open(&client, options, identity->client_id, &publication);
     if (rc != 0) {
         goto out;
     }
     mosquitto_publish_v5_callback_set(client.mosq, on_publish);
-    rc = mosquitto_publish_v5(client.mosq, &publication.mid, topic, (int)input->len,
-                              input->payload, 1, false, NULL);
+    rc = mosquitto_publish_v5(client.mosq, &publication.mid, topic, (int)len, payload, 1,
+                              false, NULL);
     if (rc != MOSQ_ERR_SUCCESS) {
-        fprintf(stderr, PROGRAM ": cannot send the alert: %s\n", mosquitto_strerror(rc));
+        fprintf(stderr, PROGRAM ": cannot send %s: %s\n", what, mosquitto_strerror(rc));
         rc = EXIT_CONNECTION;
         goto out;
     }
 
     rc = client_run(&client, acknowledged, PUBACK_TIMEOUT * 1000L);
     if (rc == 0 && publication.acknowledged) {
-        rc = report(&publication, id, topic);
-    } else if (rc == 0 || rc == -1) {
+        goto out;
+    }
+    if (rc == 0 || rc == -1) {
         fprintf(stderr,
-                PROGRAM ": %s before the broker acknowledged alert %s; it may or may not "
+                PROGRAM ": %s before the broker acknowledged %s; it may or may not "
                         "have been accepted\n",
-                rc == -1 ? "timed out" : "interrupted", id);
+                rc == -1 ? "timed out" : "interrupted", what);
         rc = EXIT_CONNECTION;
     } else {
-        fprintf(stderr, PROGRAM ": alert %s may or may not have been accepted\n", id);
+        fprintf(stderr, PROGRAM ": %s may or may not have been accepted\n", what);
     }
 
 out:
@@ -185,39 +152,161 @@ out:
     return rc;
 }
 
-int publish_run(const struct tool_options *options, const char *origin,
-                const char *client_id)
+/* Why the broker may have refused, per command, in words the user can act on. */
+static const char *refusal_explanation(enum command command)
 {
-    struct alert_input input = {0};
-    char topic[TOPIC_MAX];
+    switch (command) {
+    case CMD_UPDATE:
+    case CMD_CANCEL:
+        return "The broker accepts an update or cancellation only from the state that "
+               "sent the referenced alert, and only for an alert it knows; it also "
+               "applies every rule of a new alert (your state's topic, a known category "
+               "matching the alert's, recipients the sharing rules allow).";
+    default:
+        return "The broker accepts alerts only on the topic of your own state, in a "
+               "known category that matches the alert, with an id no other state has "
+               "used, and with recipients that the sharing rules allow.";
+    }
+}
+
+static void print_json_result(const char *result, const char *id, const char *topic,
+                              const struct puback *answer)
+{
+    char reason[128];
+    json_t *object;
     char *text;
+
+    publish_reason_text(answer->reason_code, reason, sizeof(reason));
+    object = json_pack("{s:s, s:s, s:s, s:i, s:s}", "result", result, "id", id, "topic",
+                       topic, "reason_code", answer->reason_code, "reason", reason);
+    text = object != NULL ? json_dumps(object, JSON_COMPACT) : NULL;
+    if (text != NULL) {
+        printf("%s\n", text);
+    }
+    free(text);
+    json_decref(object);
+}
+
+static int report(const struct tool_options *options, const struct puback *answer,
+                  const char *id, const char *topic)
+{
+    int rc = answer->reason_code;
+    char reason[128];
+
+    if (rc < 0x80) {
+        if (options->json) {
+            print_json_result("accepted", id, topic, answer);
+        } else {
+            printf("accepted id=%s topic=%s\n", id, topic);
+        }
+        if (rc == MQTT_RC_NO_MATCHING_SUBSCRIBERS) {
+            fprintf(stderr, PROGRAM ": the broker accepted the alert; no recipient is "
+                                    "subscribed right now.\n");
+        }
+        return EXIT_ACCEPTED;
+    }
+    publish_reason_text(rc, reason, sizeof(reason));
+    if (options->json) {
+        print_json_result("refused", id, topic, answer);
+    } else {
+        printf("refused id=%s reason=0x%02x (%s)\n", id, rc, reason);
+    }
+    if (answer->reason_string[0] != '\0') {
+        fprintf(stderr, PROGRAM ": reason given by the broker: %s\n", answer->reason_string);
+    }
+    if (rc == MQTT_RC_NOT_AUTHORIZED) {
+        fprintf(stderr,
+                PROGRAM ": the broker refused the alert (0x87, not authorized). %s "
+                        "The broker's log names the exact rule: look for \"publish "
+                        "rejected\" or \"publish denied\" with your principal id.\n",
+                refusal_explanation(options->command));
+    } else {
+        fprintf(stderr, PROGRAM ": the broker refused the alert.\n");
+    }
+    return EXIT_REFUSED;
+}
+
+int publish_alert(const struct tool_options *options, const struct identity *identity,
+                  json_t *alert)
+{
+    const char *id = json_string_value(json_object_get(alert, "id"));
+    struct puback answer;
+    char topic[TOPIC_MAX];
+    char what[64];
+    char *payload;
     int rc;
 
-    rc = options->file != NULL ? load_file(options->file, &input)
-                               : build_from_flags(options, &input);
-    if (rc != 0) {
-        goto out;
-    }
-    if (options->dry_run) {
-        text = json_dumps(input.alert, JSON_INDENT(2));
-        printf("%s\n", text != NULL ? text : "");
-        free(text);
-        goto out;
-    }
-
-    if (origin == NULL) {
+    if (identity->state[0] == '\0') {
         fprintf(stderr,
                 PROGRAM ": cannot tell the origin state: the certificate's subject "
                         "has no country (C); give --origin CODE\n");
-        rc = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
-    snprintf(topic, sizeof(topic), "iactn/alerts/%s/%s", origin,
-             json_string_value(json_object_get(input.alert, "category")));
-    rc = send_alert(options, &input, topic, client_id);
+    payload = json_dumps(alert, JSON_COMPACT);
+    if (payload == NULL || strlen(payload) > ALERT_MAX_BYTES) {
+        fprintf(stderr, PROGRAM ": the alert is larger than %d bytes\n", ALERT_MAX_BYTES);
+        free(payload);
+        return EXIT_INVALID_ALERT;
+    }
+    snprintf(topic, sizeof(topic), "iactn/alerts/%s/%s", identity->state,
+             json_string_value(json_object_get(alert, "category")));
+    snprintf(what, sizeof(what), "alert %s", id);
+    rc = publish_send(options, identity, topic, payload, strlen(payload), what, &answer);
+    if (rc == 0) {
+        rc = report(options, &answer, id, topic);
+    }
+    free(payload);
+    return rc;
+}
 
-out:
-    json_decref(input.alert);
-    free(input.payload);
+static void print_alert(json_t *alert)
+{
+    char *text = json_dumps(alert, JSON_INDENT(2));
+
+    printf("%s\n", text != NULL ? text : "");
+    free(text);
+}
+
+/* Shows the alert composed at the prompt and asks whether to publish it. */
+static int confirm(json_t *alert, const struct identity *identity)
+{
+    char *text = json_dumps(alert, JSON_INDENT(2));
+    char question[TOPIC_MAX + 64];
+
+    fprintf(stderr, "%s\n", text != NULL ? text : "");
+    free(text);
+    snprintf(question, sizeof(question), "Publish this alert to iactn/alerts/%s/%s?",
+             identity->state[0] != '\0' ? identity->state : "?",
+             json_string_value(json_object_get(alert, "category")));
+    if (!prompt_confirm(question)) {
+        fprintf(stderr, PROGRAM ": not published\n");
+        return EXIT_ABORTED;
+    }
+    return 0;
+}
+
+int publish_run(const struct tool_options *options, const struct identity *identity)
+{
+    json_t *alert;
+    int prompted = 0;
+    int rc = EXIT_INVALID_ALERT;
+
+    if (options->file != NULL) {
+        alert = load_file(options);
+    } else {
+        alert = compose_alert(options, &prompted, &rc);
+    }
+    if (alert == NULL) {
+        return rc;
+    }
+    if (options->dry_run) {
+        print_alert(alert);
+        rc = EXIT_ACCEPTED;
+    } else if (prompted && (rc = confirm(alert, identity)) != 0) {
+        /* declined: rc is EXIT_ABORTED */
+    } else {
+        rc = publish_alert(options, identity, alert);
+    }
+    json_decref(alert);
     return rc;
 }

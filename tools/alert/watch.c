@@ -1,6 +1,8 @@
 #include "watch.h"
 
+#include "ack.h"
 #include "client.h"
+#include "lang.h"
 
 #include <jansson.h>
 #include <mqtt_protocol.h>
@@ -9,14 +11,30 @@
 #include <string.h>
 #include <time.h>
 
+/* Acknowledgements awaiting their PUBACK, and ids already acknowledged. */
+#define PENDING_MAX 64
+#define ACKED_MAX 256
+/* Seconds to wait for outstanding PUBACKs of acknowledgements before leaving. */
+#define ACK_DRAIN_TIMEOUT 10
+
+struct pending_ack {
+    int mid;
+    char alert_id[40];
+};
+
 struct watch {
     const struct tool_options *options;
+    const struct identity *identity;
     const char *const *topics;
     int topic_count;
     int subscribe_mid;
     int subscribed;    /* the SUBACK arrived */
     int granted_count; /* filters the broker accepted */
-    long received;     /* alerts printed */
+    long received;     /* messages printed */
+    int outstanding;   /* acknowledgements sent and not yet answered */
+    struct pending_ack pending[PENDING_MAX];
+    char acked[ACKED_MAX][40]; /* ring of alert ids already acknowledged */
+    int acked_next;
 };
 
 static const char *const default_topics[] = {"iactn/alerts/#"};
@@ -41,25 +59,6 @@ static const char *member_string(json_t *object, const char *path0, const char *
     return text != NULL && text[0] != '\0' ? text : "-";
 }
 
-/* Returns the headline in English, or else in the first language present. */
-static const char *headline(json_t *alert)
-{
-    json_t *map = json_object_get(alert, "headline");
-    const char *key;
-    json_t *value;
-
-    if (json_string_value(json_object_get(map, "en")) != NULL) {
-        return json_string_value(json_object_get(map, "en"));
-    }
-    json_object_foreach(map, key, value)
-    {
-        if (json_string_value(value) != NULL) {
-            return json_string_value(value);
-        }
-    }
-    return "-";
-}
-
 /* Origin is the third topic level of iactn/alerts/{ORIGIN}/{category}. */
 static void topic_origin(const char *topic, char out[3])
 {
@@ -71,7 +70,41 @@ static void topic_origin(const char *topic, char out[3])
     }
 }
 
-static void print_summary(const struct mosquitto_message *message, json_t *alert)
+/* Writes " update-of=ID" or " cancel-of=ID" for updates and cancellations. */
+static void print_lifecycle(json_t *alert)
+{
+    const char *msg_type = json_string_value(json_object_get(alert, "msg_type"));
+    const char *reference = json_string_value(json_array_get(json_object_get(alert,
+                                                                  "references"), 0));
+
+    if (msg_type == NULL || strcmp(msg_type, "alert") == 0) {
+        return;
+    }
+    printf(" ");
+    print_clean(msg_type);
+    printf("-of=");
+    print_clean(reference != NULL ? reference : "-");
+}
+
+/* Writes the headline in the preferred language, else in another one, marked. */
+static void print_headline(json_t *alert, const char *preferred)
+{
+    const char *used = preferred;
+    const char *text = lang_pick(json_object_get(alert, "headline"), preferred, &used);
+
+    putchar(' ');
+    if (text == NULL) {
+        putchar('-');
+        return;
+    }
+    if (strcmp(used, preferred) != 0) {
+        printf("[%s] ", used);
+    }
+    print_clean(text);
+}
+
+static void print_summary(const struct mosquitto_message *message, json_t *alert,
+                          const char *preferred)
 {
     char origin[3];
 
@@ -85,8 +118,34 @@ static void print_summary(const struct mosquitto_message *message, json_t *alert
     print_clean(member_string(json_object_get(alert, "iactn"), "sender", "principal"));
     putchar(' ');
     print_clean(member_string(alert, "id", NULL));
+    print_lifecycle(alert);
+    print_headline(alert, preferred);
+    putchar('\n');
+}
+
+/* Prints an acknowledgement: time, origin>recipient, sender, status, alert, note. */
+static void print_ack_summary(const struct mosquitto_message *message, json_t *ack)
+{
+    const char *topic = message->topic;
+    const char *note = json_string_value(json_object_get(ack, "note"));
+
+    print_clean(member_string(ack, "iactn", "received"));
+    printf(" ack ");
+    /* iactn/acks/{ORIGIN}/{RECIPIENT} */
+    if (strlen(topic) == 16) {
+        printf("%.2s>%.2s ", topic + 11, topic + 14);
+    } else {
+        printf("-> ");
+    }
+    print_clean(member_string(json_object_get(ack, "iactn"), "sender", "principal"));
     putchar(' ');
-    print_clean(headline(alert));
+    print_clean(member_string(ack, "status", NULL));
+    putchar(' ');
+    print_clean(member_string(ack, "alert_id", NULL));
+    if (note != NULL) {
+        putchar(' ');
+        print_clean(note);
+    }
     putchar('\n');
 }
 
@@ -108,32 +167,131 @@ static void print_json(const struct mosquitto_message *message, json_t *alert)
     }
 }
 
+static int already_acked(struct watch *watch, const char *id)
+{
+    for (int i = 0; i < ACKED_MAX; i++) {
+        if (strcmp(watch->acked[i], id) == 0) {
+            return 1;
+        }
+    }
+    snprintf(watch->acked[watch->acked_next], sizeof(watch->acked[0]), "%s", id);
+    watch->acked_next = (watch->acked_next + 1) % ACKED_MAX;
+    return 0;
+}
+
+static void remember_pending(struct watch *watch, int mid, const char *id)
+{
+    for (int i = 0; i < PENDING_MAX; i++) {
+        if (watch->pending[i].mid == 0) {
+            watch->pending[i].mid = mid;
+            snprintf(watch->pending[i].alert_id, sizeof(watch->pending[i].alert_id),
+                     "%s", id);
+            return;
+        }
+    }
+}
+
+/* Publishes the automatic acknowledgement of an alert just received. Alerts of the
+ * user's own principal, and alerts already acknowledged, are skipped. */
+static void acknowledge(struct client *client, const char *topic, json_t *alert)
+{
+    struct watch *watch = client->command;
+    const char *id = json_string_value(json_object_get(alert, "id"));
+    const char *sender = member_string(json_object_get(alert, "iactn"), "sender",
+                                       "principal");
+    char origin[3];
+    char ack_topic_name[64];
+    char *payload;
+    int mid = 0;
+    int rc;
+
+    topic_origin(topic, origin);
+    if (id == NULL || strcmp(origin, "-") == 0 ||
+        strcmp(sender, watch->identity->principal) == 0 || already_acked(watch, id)) {
+        return;
+    }
+    payload = ack_payload(id, watch->options->auto_ack, NULL);
+    if (payload == NULL) {
+        return;
+    }
+    ack_topic(origin, watch->identity->state, ack_topic_name, sizeof(ack_topic_name));
+    rc = mosquitto_publish_v5(client->mosq, &mid, ack_topic_name, (int)strlen(payload),
+                              payload, 1, false, NULL);
+    free(payload);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        fprintf(stderr, PROGRAM ": cannot send the acknowledgement of alert %s: %s\n", id,
+                mosquitto_strerror(rc));
+        return;
+    }
+    remember_pending(watch, mid, id);
+    watch->outstanding++;
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason_code,
+                       const mosquitto_property *properties)
+{
+    struct client *client = obj;
+    struct watch *watch = client->command;
+    const char *id = "-";
+
+    (void)mosq;
+    (void)properties;
+    for (int i = 0; i < PENDING_MAX; i++) {
+        if (watch->pending[i].mid == mid) {
+            id = watch->pending[i].alert_id;
+            watch->pending[i].mid = 0;
+            break;
+        }
+    }
+    watch->outstanding--;
+    if (reason_code < 0x80) {
+        fprintf(stderr, PROGRAM ": acknowledged alert=%s status=%s\n", id,
+                watch->options->auto_ack);
+        return;
+    }
+    fprintf(stderr,
+            PROGRAM ": the broker refused the acknowledgement of alert %s: %s (reason "
+                    "0x%02x). Your role may not acknowledge, or the broker does not know "
+                    "the alert; its log names the reason.\n",
+            id, mosquitto_reason_string(reason_code), reason_code);
+}
+
+static int is_ack_topic(const char *topic)
+{
+    return strncmp(topic, "iactn/acks/", 11) == 0;
+}
+
 static void on_message(struct mosquitto *mosq, void *obj,
                        const struct mosquitto_message *message,
                        const mosquitto_property *properties)
 {
     struct client *client = obj;
     struct watch *watch = client->command;
-    json_t *alert;
+    json_t *document;
 
     (void)mosq;
     (void)properties;
-    alert = json_loadb(message->payload, (size_t)message->payloadlen, 0, NULL);
-    if (!json_is_object(alert)) {
+    document = json_loadb(message->payload, (size_t)message->payloadlen, 0, NULL);
+    if (!json_is_object(document)) {
         fprintf(stderr,
-                PROGRAM ": skipped a message on %s that is not a JSON alert (%d "
+                PROGRAM ": skipped a message on %s that is not a JSON object (%d "
                         "bytes)\n",
                 message->topic, message->payloadlen);
-        json_decref(alert);
+        json_decref(document);
         return;
     }
     if (watch->options->json) {
-        print_json(message, alert);
+        print_json(message, document);
+    } else if (is_ack_topic(message->topic)) {
+        print_ack_summary(message, document);
     } else {
-        print_summary(message, alert);
+        print_summary(message, document, watch->options->lang);
     }
     fflush(stdout);
-    json_decref(alert);
+    if (watch->options->auto_ack != NULL && !is_ack_topic(message->topic)) {
+        acknowledge(client, message->topic, document);
+    }
+    json_decref(document);
     watch->received++;
 }
 
@@ -176,6 +334,11 @@ static int finished(struct client *client)
     return watch->options->count > 0 && watch->received >= watch->options->count;
 }
 
+static int drained(struct client *client)
+{
+    return ((struct watch *)client->command)->outstanding <= 0;
+}
+
 static long remaining_ms(const struct timespec *start, long timeout_seconds)
 {
     struct timespec now;
@@ -191,9 +354,9 @@ static long remaining_ms(const struct timespec *start, long timeout_seconds)
     return elapsed >= timeout_seconds * 1000 ? 1 : timeout_seconds * 1000 - elapsed;
 }
 
-int watch_run(const struct tool_options *options, const char *client_id)
+int watch_run(const struct tool_options *options, const struct identity *identity)
 {
-    struct watch watch = {.options = options};
+    struct watch watch = {.options = options, .identity = identity};
     struct timespec start;
     struct client client;
     int rc;
@@ -202,12 +365,13 @@ int watch_run(const struct tool_options *options, const char *client_id)
     watch.topics = options->topic_count > 0 ? options->topics : default_topics;
     watch.topic_count = options->topic_count > 0 ? options->topic_count : 1;
 
-    rc = client_open(&client, options, client_id, &watch);
+    rc = client_open(&client, options, identity->client_id, &watch);
     if (rc != 0) {
         goto out;
     }
     mosquitto_subscribe_v5_callback_set(client.mosq, on_subscribe);
     mosquitto_message_v5_callback_set(client.mosq, on_message);
+    mosquitto_publish_v5_callback_set(client.mosq, on_publish);
     rc =
         mosquitto_subscribe_multiple(client.mosq, &watch.subscribe_mid, watch.topic_count,
                                      (char *const *)watch.topics, 1, 0, NULL);
@@ -229,6 +393,11 @@ int watch_run(const struct tool_options *options, const char *client_id)
     /* -1: the timeout passed, which is a normal end for watch. */
     if (rc == -1) {
         rc = EXIT_ACCEPTED;
+    }
+    if (rc == 0 && watch.outstanding > 0 && !client.disconnected &&
+        client_run(&client, drained, ACK_DRAIN_TIMEOUT * 1000L) == -1) {
+        fprintf(stderr, PROGRAM ": %d acknowledgement(s) not answered by the broker within "
+                        "%d s\n", watch.outstanding, ACK_DRAIN_TIMEOUT);
     }
 
 out:
