@@ -20,6 +20,7 @@ import json
 import os
 import pwd
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -368,7 +369,7 @@ class Client:
             raise HarnessError(f"{self.client_id}: subscribe failed: {mqtt.error_string(result)}")
         return self._wait_ack(mid, timeout, "SUBACK")
 
-    def publish(self, topic, payload, qos=1, user_properties=(), timeout=10):
+    def publish(self, topic, payload, qos=1, user_properties=(), timeout=10, retain=False):
         """Publish and, for QoS 1, return the PUBACK reason code; for QoS 0 return None
         once the packet is written. payload may be bytes, str or a dict (sent as JSON)."""
         if isinstance(payload, dict):
@@ -377,7 +378,8 @@ class Client:
         if user_properties:
             properties = Properties(PacketTypes.PUBLISH)
             properties.UserProperty = list(user_properties)
-        info = self.paho.publish(topic, payload, qos=qos, properties=properties)
+        info = self.paho.publish(topic, payload, qos=qos, retain=retain,
+                                 properties=properties)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise HarnessError(f"{self.client_id}: publish failed: {mqtt.error_string(info.rc)}")
         if qos == 0:
@@ -399,6 +401,37 @@ class Client:
             except queue.Empty:
                 break
         return received
+
+    def drain(self):
+        """Return the messages received so far, without waiting."""
+        received = []
+        while True:
+            try:
+                received.append(self.messages.get_nowait())
+            except queue.Empty:
+                return received
+
+    def set_will(self, topic, payload, qos=1, retain=False):
+        """Set the will message sent with the next connect(). payload may be bytes, str
+        or a dict (sent as JSON)."""
+        if isinstance(payload, dict):
+            payload = json.dumps(payload).encode()
+        self.paho.will_set(topic, payload, qos=qos, retain=retain)
+
+    def drop(self):
+        """End the connection without a DISCONNECT packet, as a crash or a lost network
+        would, so that the broker publishes the client's will."""
+        self._stopping.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+        sock = self.paho.socket()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self._connected.clear()
 
     def close(self):
         """Disconnect (if connected) and stop the network thread."""
@@ -622,6 +655,32 @@ class Stack:
             if rows or time.monotonic() > deadline:
                 return rows
             time.sleep(0.2)
+
+    # Broker log ---------------------------------------------------------------------
+
+    def log_mark(self):
+        """Return the current size of mosquitto's log, to read only later lines."""
+        path = self.path("log", "mosquitto.log")
+        return os.path.getsize(path) if os.path.exists(path) else 0
+
+    def log_lines(self, since=0):
+        """Return the lines mosquitto logged after the mark `since`."""
+        with open(self.path("log", "mosquitto.log"), "rb") as handle:
+            handle.seek(since)
+            return handle.read().decode(errors="replace").splitlines()
+
+    def wait_for_log(self, pattern, since=0, timeout=10):
+        """Poll mosquitto's log until a line after `since` matches the regular
+        expression; return that line, or None on timeout."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log_lines(since):
+                if regex.search(line):
+                    return line
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
 
     # Tools --------------------------------------------------------------------------
 
