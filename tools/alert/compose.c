@@ -174,8 +174,7 @@ static int report_missing(const struct tool_options *options)
                        NULL);
 }
 
-/* Adds the distribution from --to, --agencies and --groups, if any was given. */
-static int add_distribution(json_t *alert, const struct tool_options *options)
+int compose_add_distribution(json_t *alert, const struct tool_options *options)
 {
     json_t *distribution;
     int rc = 0;
@@ -293,7 +292,7 @@ static json_t *build(const struct tool_options *options)
     if (alert != NULL && options->alert_id != NULL) {
         json_object_set_new(alert, "references", json_pack("[s]", options->alert_id));
     }
-    if (alert == NULL || add_distribution(alert, options) != 0) {
+    if (alert == NULL || compose_add_distribution(alert, options) != 0) {
         json_decref(alert);
         return NULL;
     }

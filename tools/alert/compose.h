@@ -39,6 +39,13 @@ json_t *compose_alert(const struct tool_options *options, int *prompted, int *ex
 int compose_complete(json_t *alert, const struct tool_options *options);
 
 /*
+ * Sets the distribution of `alert` from --to, --agencies and --groups, replacing any
+ * it had, when at least one of them was given. Returns 0, or -1 after printing why a
+ * list is invalid.
+ */
+int compose_add_distribution(json_t *alert, const struct tool_options *options);
+
+/*
  * Writes a random UUID version 4 (from OpenSSL's RAND_bytes) into `out` as 36
  * lower-case characters and a NUL. Returns 0, or -1 if the random generator fails.
  */

@@ -326,7 +326,7 @@ static const char import_cap_page[] =
     "    info          one per language (en, es, pt, fr by their primary subtag;\n"
     "                  others are skipped with a warning); headline (else event),\n"
     "                  description and instruction fill the language maps; the\n"
-    "                  first info gives the other fields\n"
+    "                  first info in one of those languages gives the other fields\n"
     "    category      eventCode iactn-category if present, else CBRNE -> cbrn,\n"
     "                  Security -> imminent-threat; anything else needs --category\n"
     "    urgency, severity, certainty\n"

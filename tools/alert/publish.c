@@ -242,7 +242,7 @@ int publish_alert(const struct tool_options *options, const struct identity *ide
                         "has no country (C); give --origin CODE\n");
         return EXIT_USAGE;
     }
-    payload = json_dumps(alert, JSON_COMPACT);
+    payload = json_dumps(alert, JSON_COMPACT | JSON_REAL_PRECISION(15));
     if (payload == NULL || strlen(payload) > ALERT_MAX_BYTES) {
         fprintf(stderr, PROGRAM ": the alert is larger than %d bytes\n", ALERT_MAX_BYTES);
         free(payload);
@@ -261,7 +261,7 @@ int publish_alert(const struct tool_options *options, const struct identity *ide
 
 static void print_alert(json_t *alert)
 {
-    char *text = json_dumps(alert, JSON_INDENT(2));
+    char *text = json_dumps(alert, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
 
     printf("%s\n", text != NULL ? text : "");
     free(text);
@@ -270,7 +270,7 @@ static void print_alert(json_t *alert)
 /* Shows the alert composed at the prompt and asks whether to publish it. */
 static int confirm(json_t *alert, const struct identity *identity)
 {
-    char *text = json_dumps(alert, JSON_INDENT(2));
+    char *text = json_dumps(alert, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     char question[TOPIC_MAX + 64];
 
     fprintf(stderr, "%s\n", text != NULL ? text : "");
