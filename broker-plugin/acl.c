@@ -57,6 +57,13 @@ static bool is_alert_topic(const char *topic)
     return strncmp(topic, "iactn/alerts/", 13) == 0;
 }
 
+/* Topics whose messages the message event validates and stamps. */
+static bool is_checked_topic(const char *topic)
+{
+    return is_alert_topic(topic) || strncmp(topic, "iactn/acks/", 11) == 0 ||
+           strncmp(topic, "iactn/admin/", 12) == 0;
+}
+
 static int check_read(const struct iactn_policy *p, const struct iactn_principal *pr,
                       const struct mosquitto_evt_acl_check *ed)
 {
@@ -115,7 +122,10 @@ static int check_write(const struct iactn_policy *p, const struct iactn_principa
     long rule_id = 0;
     const char *reason = "no_rule";
 
-    if (is_alert_topic(ed->topic) && ed->retain) {
+    if (clients_is_gone(ed->client) && is_checked_topic(ed->topic)) {
+        /* a will skips the message event, so it could carry a stamp of its own */
+        reason = "will_on_checked_topic";
+    } else if (is_alert_topic(ed->topic) && ed->retain) {
         reason = "alert_retained";
     } else if (rules_allow(p, pr, ACCESS_PUBLISH, ed->topic, MODE_MATCH_TOPIC, &rule_id)) {
         return MOSQ_ERR_SUCCESS;

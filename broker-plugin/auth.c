@@ -108,6 +108,7 @@ int auth_on_basic_auth(int event, void *event_data, void *userdata)
 
     (void)event;
     (void)userdata;
+    clients_forget_gone(ed->client);
     if (p == NULL) {
         plugin_log(MOSQ_LOG_WARNING, "connect refused client_id=%s reason=no_policy",
                    client_id);

@@ -20,6 +20,54 @@ struct tracked_client {
 
 static struct tracked_client *buckets[BUCKETS];
 
+/* Clients that have disconnected and not authenticated again. mosquitto 2.0.11 runs
+ * the disconnect event before it checks and publishes a client's will, and never runs
+ * the message event for a will, so a write check for a client in this set is a will
+ * check. The pointers are only compared, never followed. */
+static const struct mosquitto **gone;
+static size_t n_gone, cap_gone;
+
+static size_t gone_index(const struct mosquitto *client)
+{
+    size_t i;
+
+    for (i = 0; i < n_gone && gone[i] != client; i++) {
+    }
+    return i;
+}
+
+void clients_forget_gone(const struct mosquitto *client)
+{
+    size_t i = gone_index(client);
+
+    if (i < n_gone) {
+        gone[i] = gone[--n_gone];
+    }
+}
+
+bool clients_is_gone(const struct mosquitto *client)
+{
+    return gone_index(client) < n_gone;
+}
+
+static void remember_gone(const struct mosquitto *client)
+{
+    if (clients_is_gone(client)) {
+        return;
+    }
+    if (n_gone == cap_gone) {
+        size_t cap = cap_gone ? cap_gone * 2 : 64;
+        const struct mosquitto **grown = realloc(gone, cap * sizeof(*gone));
+
+        if (grown == NULL) {
+            return;
+        }
+        gone = grown;
+        cap_gone = cap;
+    }
+    gone[n_gone++] = client;
+}
+
 static unsigned int bucket_of(const char *s)
 {
     uint32_t h = 2166136261u;
@@ -95,6 +143,9 @@ void clients_enforce(const struct iactn_policy *p)
 
 void clients_clear(void)
 {
+    free(gone);
+    gone = NULL;
+    n_gone = cap_gone = 0;
     for (int b = 0; b < BUCKETS; b++) {
         while (buckets[b]) {
             struct tracked_client *c = buckets[b];
@@ -115,5 +166,6 @@ int clients_on_disconnect(int event, void *event_data, void *userdata)
     if (client_id) {
         clients_remove(ed->client, client_id);
     }
+    remember_gone(ed->client);
     return MOSQ_ERR_SUCCESS;
 }

@@ -1,5 +1,6 @@
 /*
- * The alerts this broker has accepted, by id, with their origin state. Updates,
+ * The alerts this broker has accepted, by id, with their origin state and recipient
+ * states. Updates,
  * cancellations and acknowledgements are checked against it from memory. At start a
  * window of recent alerts is read from the archive on a database link of its own,
  * without blocking; until that read completes, references to older alerts are
@@ -19,9 +20,13 @@ struct entry {
     uint8_t id[16];
     char origin[2];
     bool used;
+    uint32_t recipients; /* index into the interned recipient sets */
 };
 
 static struct {
+    /* Many alerts go to the same states, so each distinct set is stored once. */
+    struct iactn_state_set *sets;
+    size_t n_sets, cap_sets;
     struct entry *slots;
     size_t n_slots;
     size_t n_used;
@@ -92,12 +97,35 @@ static int grow(void)
     return 0;
 }
 
-int history_add(const char *id, const char *origin)
+/* Returns the index of an interned copy of set, or -1 when memory runs out. */
+static long intern_set(const struct iactn_state_set *set)
+{
+    for (size_t i = hist.n_sets; i > 0; i--) {
+        if (memcmp(&hist.sets[i - 1], set, sizeof(*set)) == 0) {
+            return (long)(i - 1);
+        }
+    }
+    if (hist.n_sets == hist.cap_sets) {
+        size_t cap = hist.cap_sets ? hist.cap_sets * 2 : 16;
+        struct iactn_state_set *grown = realloc(hist.sets, cap * sizeof(*grown));
+
+        if (grown == NULL) {
+            return -1;
+        }
+        hist.sets = grown;
+        hist.cap_sets = cap;
+    }
+    hist.sets[hist.n_sets] = *set;
+    return (long)hist.n_sets++;
+}
+
+int history_add(const char *id, const char *origin, const struct iactn_state_set *recipients)
 {
     uint8_t key[16];
     struct entry *e;
+    long set;
 
-    if (parse_uuid(id, key) != 0) {
+    if (parse_uuid(id, key) != 0 || (set = intern_set(recipients)) < 0) {
         return -1;
     }
     if ((hist.n_used + 1) * 2 > hist.n_slots && grow() != 0) {
@@ -107,13 +135,15 @@ int history_add(const char *id, const char *origin)
     if (!e->used) {
         memcpy(e->id, key, 16);
         memcpy(e->origin, origin, 2);
+        e->recipients = (uint32_t)set;
         e->used = true;
         hist.n_used++;
     }
     return 0;
 }
 
-enum history_answer history_origin(const char *id, char *origin)
+enum history_answer history_lookup(const char *id, char *origin,
+                                   const struct iactn_state_set **recipients)
 {
     uint8_t key[16];
     struct entry *e;
@@ -127,6 +157,9 @@ enum history_answer history_origin(const char *id, char *origin)
     }
     memcpy(origin, e->origin, 2);
     origin[2] = '\0';
+    if (recipients) {
+        *recipients = &hist.sets[e->recipients];
+    }
     return HISTORY_KNOWN;
 }
 
@@ -149,7 +182,13 @@ static void read_window(void)
     while (!PQisBusy(conn) && (res = PQgetResult(conn)) != NULL) {
         if (PQresultStatus(res) == PGRES_TUPLES_OK) {
             for (int r = 0; r < PQntuples(res); r++) {
-                history_add(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
+                struct iactn_state_set recipients = {{0}};
+                char *list = PQgetvalue(res, r, 2);
+
+                for (char *code = strtok(list, ","); code; code = strtok(NULL, ",")) {
+                    state_set_add(&recipients, code);
+                }
+                history_add(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), &recipients);
             }
             hist.window_loaded = true;
             plugin_log(MOSQ_LOG_NOTICE, "alert history loaded alerts=%d days=%d",
@@ -174,7 +213,7 @@ static void read_window(void)
 
 void history_tick(void)
 {
-    char sql[160];
+    char sql[192];
 
     if (hist.window_loaded ||
         !dblink_poll(&hist.link, "rejecting references to older alerts")) {
@@ -185,8 +224,8 @@ void history_tick(void)
         return;
     }
     snprintf(sql, sizeof(sql),
-             "SELECT id::text, origin FROM alerts WHERE received_at > now() - "
-             "interval '%d days'",
+             "SELECT id::text, origin, array_to_string(recipient_states, ',') FROM alerts"
+             " WHERE received_at > now() - interval '%d days'",
              hist.window_days);
     if (!PQsendQuery(hist.link.conn, sql)) {
         dblink_fail(&hist.link, "history read", "rejecting references to older alerts");
@@ -201,5 +240,6 @@ void history_stop(void)
         dblink_close(&hist.link);
     }
     free(hist.slots);
+    free(hist.sets);
     memset(&hist, 0, sizeof(hist));
 }

@@ -96,7 +96,7 @@ static int check_history(const struct iactn_principal *sender, json_t *alert,
     size_t i;
     json_t *ref;
 
-    if (history_origin(id, origin) == HISTORY_KNOWN && strcmp(origin, sender->state) != 0) {
+    if (history_lookup(id, origin, NULL) == HISTORY_KNOWN && strcmp(origin, sender->state) != 0) {
         *reason = "id_taken";
         snprintf(detail, detail_size, "alert id %s was already used by %s", id, origin);
         return -1;
@@ -104,7 +104,7 @@ static int check_history(const struct iactn_principal *sender, json_t *alert,
     json_array_foreach(references, i, ref) {
         const char *target = json_string_value(ref);
 
-        switch (history_origin(target, origin)) {
+        switch (history_lookup(target, origin, NULL)) {
         case HISTORY_KNOWN:
             if (strcmp(origin, sender->state) == 0) {
                 continue;
@@ -206,7 +206,7 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
         json_decref(alert);
         return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");
     }
-    history_add(json_string_value(json_object_get(alert, "id")), sender->state);
+    history_add(json_string_value(json_object_get(alert, "id")), sender->state, &out.states);
     recipients_text(&out, recipients, sizeof(recipients));
     plugin_log(MOSQ_LOG_NOTICE,
                "alert accepted principal=%s id=%s topic=%s tlp=%s recipients=%s agencies=%zu",
@@ -238,6 +238,7 @@ static int parse_ack_topic(const char *topic, char *origin, char *recipient)
 static int handle_ack(struct mosquitto_evt_message *ed, const struct iactn_principal *sender)
 {
     char origin[3], recipient[3], known[3];
+    const struct iactn_state_set *recipients = NULL;
     struct iactn_alert_error aerr = {0};
     struct timespec now;
     const char *alert_id;
@@ -256,10 +257,16 @@ static int handle_ack(struct mosquitto_evt_message *ed, const struct iactn_princ
         return reject(sender->id, ed->topic, aerr.reason, aerr.message);
     }
     alert_id = json_string_value(json_object_get(ack, "alert_id"));
-    if (history_origin(alert_id, known) != HISTORY_KNOWN || strcmp(known, origin) != 0) {
+    if (history_lookup(alert_id, known, &recipients) != HISTORY_KNOWN ||
+        strcmp(known, origin) != 0) {
         json_decref(ack);
         return reject(sender->id, ed->topic, "unknown_alert",
                       "no alert with that id from the origin state in the topic is known");
+    }
+    if (!state_set_contains(recipients, sender->state)) {
+        json_decref(ack);
+        return reject(sender->id, ed->topic, "not_a_recipient",
+                      "only states that received an alert may acknowledge it");
     }
     clock_gettime(CLOCK_REALTIME, &now);
     stamped = stamp_write(ack, sender, NULL, &now, mosquitto_malloc, &len);

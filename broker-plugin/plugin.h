@@ -9,6 +9,7 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 #include <mqtt_protocol.h>
+#include <stdbool.h>
 
 #include "policy.h"
 
@@ -43,6 +44,14 @@ void clients_remove(const struct mosquitto *client, const char *client_id);
  * no longer connect under policy p. Runs after each policy swap and once a second, so
  * that revocations and expiries take effect on live connections. */
 void clients_enforce(const struct iactn_policy *p);
+
+/* Returns true for a client that has disconnected and not authenticated since: a write
+ * check for it is the check of its will message. */
+bool clients_is_gone(const struct mosquitto *client);
+
+/* Forgets that a client had disconnected; called when it (or a new client at the same
+ * address) authenticates. */
+void clients_forget_gone(const struct mosquitto *client);
 void clients_clear(void);
 
 /* Queues one audit_log row; detail is a JSON object as text (or NULL). Never blocks;
@@ -58,14 +67,17 @@ void audit_stop(void);
 /* Alerts accepted by this broker, by id (see history.c). */
 enum history_answer { HISTORY_KNOWN, HISTORY_UNKNOWN, HISTORY_NOT_LOADED };
 
-/* Remembers that the alert with this id came from origin. Returns 0, or -1 when the id
- * is not a UUID or memory runs out. */
-int history_add(const char *id, const char *origin);
+/* Remembers that the alert with this id came from origin and went to recipients.
+ * Returns 0, or -1 when the id is not a UUID or memory runs out. */
+int history_add(const char *id, const char *origin,
+                const struct iactn_state_set *recipients);
 
-/* Looks an alert up; on HISTORY_KNOWN writes its origin (3 bytes) to origin.
- * HISTORY_NOT_LOADED means the id is not in memory and the window of older alerts has
- * not been read yet. */
-enum history_answer history_origin(const char *id, char *origin);
+/* Looks an alert up; on HISTORY_KNOWN writes its origin (3 bytes) to origin and, when
+ * recipients is not NULL, points it at the alert's recipient states (valid until the
+ * next history_add). HISTORY_NOT_LOADED means the id is not in memory and the window of
+ * older alerts has not been read yet. */
+enum history_answer history_lookup(const char *id, char *origin,
+                                   const struct iactn_state_set **recipients);
 
 /* Reads the alerts of the last window_days days from the archive, without blocking,
  * from history_tick. */
