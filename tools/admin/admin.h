@@ -98,6 +98,7 @@ extern const struct admin_command acl_commands[];
 extern const struct admin_command rule_commands[];
 extern const struct admin_command group_commands[];
 extern const struct admin_command alerts_commands[];
+extern const struct admin_command capexport_commands[];
 
 /* Prints "iactn-admin: " and the formatted message to stderr, with a newline. */
 void admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

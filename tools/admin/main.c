@@ -23,6 +23,7 @@ const struct admin_command *const admin_command_tables[] = {
     rule_commands,
     group_commands,
     alerts_commands,
+    capexport_commands,
     NULL,
 };
 
