@@ -315,3 +315,64 @@ int config_get_long(const struct iactn_config *config, const char *key, long min
     *out = number;
     return 1;
 }
+
+/* Returns the milliseconds in one `unit` ("ms", "s", "m", "h", or "" for seconds), or
+ * 0 for any other unit. */
+static long unit_ms(const char *unit)
+{
+    static const struct {
+        const char *name;
+        long ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"h", 3600000}};
+
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(unit, units[i].name) == 0) {
+            return units[i].ms;
+        }
+    }
+    return 0;
+}
+
+/* Writes `ms` as the largest unit that divides it, e.g. 3600000 as "1h". */
+static void format_duration(long ms, char *out, size_t size)
+{
+    if (ms != 0 && ms % 3600000 == 0) {
+        snprintf(out, size, "%ldh", ms / 3600000);
+    } else if (ms != 0 && ms % 60000 == 0) {
+        snprintf(out, size, "%ldm", ms / 60000);
+    } else if (ms % 1000 == 0) {
+        snprintf(out, size, "%lds", ms / 1000);
+    } else {
+        snprintf(out, size, "%ldms", ms);
+    }
+}
+
+int config_get_duration_ms(const struct iactn_config *config, const char *key,
+                           long min_ms, long max_ms, long *out_ms, char *err,
+                           size_t err_size)
+{
+    const char *value = config_get(config, key);
+    char low[24], high[24];
+    char *end;
+    long number;
+    long unit;
+
+    if (value == NULL) {
+        return 0;
+    }
+    errno = 0;
+    number = strtol(value, &end, 10);
+    unit = end == value ? 0 : unit_ms(end);
+    if (errno != 0 || unit == 0 || number < 0 || number > max_ms / unit ||
+        number * unit < min_ms) {
+        format_duration(min_ms, low, sizeof(low));
+        format_duration(max_ms, high, sizeof(high));
+        snprintf(err, err_size,
+                 "invalid %s \"%.64s\" (from %s): expected a duration from %s to %s, "
+                 "written as a whole number and a unit: ms, s, m or h (e.g. 5s)",
+                 key, value, config_source(config, key), low, high);
+        return -1;
+    }
+    *out_ms = number * unit;
+    return 1;
+}

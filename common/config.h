@@ -91,4 +91,16 @@ const char *config_source(const struct iactn_config *config, const char *key);
 int config_get_long(const struct iactn_config *config, const char *key, long min,
                     long max, long *out, char *err, size_t err_size);
 
+/*
+ * Reads `key` as a duration into `*out_ms`, in milliseconds, within [min_ms, max_ms].
+ * A duration is a decimal integer followed by a unit: "ms", "s", "m" or "h", e.g.
+ * "500ms", "5s", "1h"; a number without a unit counts as seconds. Returns 1 if it
+ * was read, 0 if the key is unset (`*out_ms` unchanged), and -1 if the value is not
+ * such a duration or is out of range, in which case `err` names the value, its
+ * source and the range.
+ */
+int config_get_duration_ms(const struct iactn_config *config, const char *key,
+                           long min_ms, long max_ms, long *out_ms, char *err,
+                           size_t err_size);
+
 #endif
