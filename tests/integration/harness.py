@@ -14,6 +14,7 @@ IACTN_ALERT, IACTN_PG_BINDIR, IACTN_MOSQUITTO. IACTN_KEEP_TMP=1 keeps the folder
 """
 
 import atexit
+import collections
 import ctypes
 import datetime
 import json
@@ -228,6 +229,7 @@ class Message:
         self.payload = paho_message.payload
         self.qos = paho_message.qos
         self.retain = bool(paho_message.retain)
+        self.received_at = time.monotonic()
         properties = getattr(paho_message, "properties", None)
         self.user_properties = dict(getattr(properties, "UserProperty", None) or [])
 
@@ -267,6 +269,9 @@ class Client:
         self._finished = threading.Event()
         self._acks = {}
         self._acks_changed = threading.Condition()
+        # PUBACKs of publish_nowait(): counted by reason code, never stored per mid
+        self._unawaited = set()
+        self.ack_counts = collections.Counter()
         self._stopping = threading.Event()
         self._thread = None
 
@@ -300,6 +305,10 @@ class Client:
 
     def _record_ack(self, mid, value):
         with self._acks_changed:
+            if mid in self._unawaited:
+                self._unawaited.discard(mid)
+                self.ack_counts[value] += 1
+                return
             self._acks[mid] = value
             self._acks_changed.notify_all()
 
@@ -387,6 +396,28 @@ class Client:
             return None
         return self._wait_ack(info.mid, timeout, "PUBACK")
 
+    def publish_nowait(self, topic, payload):
+        """Publish at QoS 1 without waiting for the PUBACK, for loads that one round
+        trip per message would slow down. The reason codes are counted in ack_counts.
+        payload may be bytes, str or a dict (sent as JSON)."""
+        if isinstance(payload, dict):
+            payload = json.dumps(payload).encode()
+        info = self.paho.publish(topic, payload, qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise HarnessError(f"{self.client_id}: publish failed: "
+                               f"{mqtt.error_string(info.rc)}")
+        with self._acks_changed:
+            # The network thread may have read the PUBACK before this point.
+            if info.mid in self._acks:
+                self.ack_counts[self._acks.pop(info.mid)] += 1
+            else:
+                self._unawaited.add(info.mid)
+
+    def unacknowledged(self):
+        """Return how many publish_nowait() messages still wait for their PUBACK."""
+        with self._acks_changed:
+            return len(self._unawaited)
+
     def collect(self, seconds, count=None):
         """Return the messages received within `seconds`, stopping early once `count`
         messages have arrived."""
@@ -441,6 +472,58 @@ class Client:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(5)
         self._connected.clear()
+
+
+class Load:
+    """A thread that publishes alerts through a connected client at a steady rate
+    (messages per second), so that the broker stays busy while a test measures
+    something else. make_payload() returns each payload (bytes, str or dict)."""
+
+    def __init__(self, client, topic, make_payload, rate):
+        self.client = client
+        self.topic = topic
+        self.make_payload = make_payload
+        self.interval = 1.0 / rate
+        self.sent = 0
+        self.started_at = None
+        self.stopped_at = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"load-{client.client_id}")
+
+    def start(self):
+        self.started_at = time.monotonic()
+        self._thread.start()
+        return self
+
+    def _run(self):
+        next_send = time.monotonic()
+        while not self._stopping.is_set() and self.client.is_connected():
+            self.client.publish_nowait(self.topic, self.make_payload())
+            self.sent += 1
+            next_send += self.interval
+            delay = next_send - time.monotonic()
+            if delay > 0:
+                self._stopping.wait(delay)
+            elif delay < -1:
+                # Far behind (the machine is busy): do not send a burst to catch up.
+                next_send = time.monotonic()
+
+    def stop(self, timeout=10):
+        """Stop publishing and wait up to timeout seconds for the outstanding PUBACKs.
+        Returns the rate achieved, in messages per second."""
+        self._stopping.set()
+        self._thread.join(timeout)
+        self.stopped_at = time.monotonic()
+        deadline = time.monotonic() + timeout
+        while self.client.unacknowledged() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.rate()
+
+    def rate(self):
+        """Return the messages sent per second since start()."""
+        end = self.stopped_at or time.monotonic()
+        return self.sent / max(end - self.started_at, 1e-6)
 
 
 class Stack:
