@@ -1,5 +1,6 @@
 #include "archive.h"
 
+#include "endpoints.h"
 #include "log.h"
 
 #include <libpq-fe.h>
@@ -10,28 +11,58 @@
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 
+/* Times an insert is run again at once because the endpoints changed under it, before
+ * it counts as a failure. */
+#define ROUTING_RETRIES 5
+
 struct archive {
     char *conninfo;
+    char *name;
     PGconn *conn;
+    archive_deliveries_hook hook;
+    void *hook_arg;
+    struct endpoint_set endpoints;
+    int endpoints_stale;      /* nonzero when the copy must be reloaded */
     int in_outage;            /* nonzero from the first failure until a commit */
     unsigned outage_attempts; /* failed attempts in the current outage */
     time_t outage_start;
 };
 
+/* One statement, so one transaction: the alert and, only if it is new, its deliveries
+ * to the endpoints $16. Nothing is inserted unless $17, the routing version of the
+ * endpoints in memory, is still current (the first column tells). */
 static const char insert_sql[] =
-    "INSERT INTO alerts (id, topic, origin, category, tlp, status, msg_type, sender, "
-    "sender_agency, recipient_states, recipient_agencies, sent, expires, received_at, "
-    "payload) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], "
-    "$11::text[], "
-    "$12::timestamptz, $13::timestamptz, $14::timestamptz, $15::jsonb) "
-    "ON CONFLICT (id) DO NOTHING";
+    "WITH routing AS (SELECT version = $17::bigint AS current FROM webhook_routing), "
+    "inserted AS ("
+    "  INSERT INTO alerts (id, topic, origin, category, tlp, status, msg_type, sender, "
+    "    sender_agency, recipient_states, recipient_agencies, sent, expires, "
+    "    received_at, payload, raw_payload) "
+    "  SELECT $1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11::text[], "
+    "    $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::text::jsonb, "
+    "    $15::text "
+    "  FROM routing WHERE routing.current "
+    "  ON CONFLICT (id) DO NOTHING RETURNING id), "
+    "queued AS ("
+    "  INSERT INTO deliveries (alert_id, endpoint_id) "
+    "  SELECT i.id, e.id FROM inserted i "
+    "  JOIN endpoints e ON e.id = ANY ($16::bigint[]) AND e.active "
+    "  RETURNING 1) "
+    "SELECT (SELECT bool_and(current) FROM routing), (SELECT count(*) FROM inserted), "
+    "  (SELECT count(*) FROM queued)";
 
 /* Tells a redelivery of the same alert (same sender and broker time) from a second
  * alert that reuses an archived id. */
 static const char existing_sql[] = "SELECT sender = $2 AND received_at = $3::timestamptz "
                                    "FROM alerts WHERE id = $1::uuid";
 
-struct archive *archive_new(const char *conninfo)
+static const char insert_ack_sql[] =
+    "INSERT INTO acks (alert_id, origin, recipient, sender, status, note, sent, "
+    "received_at) "
+    "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::timestamptz, $8::timestamptz) "
+    "ON CONFLICT (alert_id, sender, status) DO NOTHING";
+
+struct archive *archive_new(const char *conninfo, const char *name,
+                            archive_deliveries_hook hook, void *hook_arg)
 {
     struct archive *archive = calloc(1, sizeof(*archive));
 
@@ -39,10 +70,14 @@ struct archive *archive_new(const char *conninfo)
         return NULL;
     }
     archive->conninfo = strdup(conninfo);
-    if (archive->conninfo == NULL) {
-        free(archive);
+    archive->name = strdup(name);
+    if (archive->conninfo == NULL || archive->name == NULL) {
+        archive_free(archive);
         return NULL;
     }
+    archive->hook = hook;
+    archive->hook_arg = hook_arg;
+    archive->endpoints_stale = 1;
     return archive;
 }
 
@@ -52,7 +87,9 @@ void archive_free(struct archive *archive)
         return;
     }
     PQfinish(archive->conn);
+    endpoint_set_clear(&archive->endpoints);
     free(archive->conninfo);
+    free(archive->name);
     free(archive);
 }
 
@@ -84,7 +121,7 @@ static int open_connection(struct archive *archive, char *err, size_t err_size)
                                            "application_name",
                                            "dbname",
                                            NULL};
-    const char *values[] = {"10", "30", "10", "3", "iactn-bridge", archive->conninfo,
+    const char *values[] = {"10", "30", "10", "3", archive->name, archive->conninfo,
                             NULL};
 
     PQfinish(archive->conn);
@@ -110,13 +147,48 @@ int archive_connect(struct archive *archive)
         log_msg(
             LOG_LEVEL_ERROR,
             "msg=\"cannot connect to the database; alerts wait unacknowledged until it "
-            "is reachable\" error=%s",
-            err);
+            "is reachable\" connection=%s error=%s",
+            archive->name, err);
         return -1;
     }
-    log_msg(LOG_LEVEL_INFO, "msg=\"connected to the database\" server_version=%d",
-            PQserverVersion(archive->conn));
+    log_msg(LOG_LEVEL_INFO,
+            "msg=\"connected to the database\" connection=%s server_version=%d",
+            archive->name, PQserverVersion(archive->conn));
     return 0;
+}
+
+/* Reloads the endpoints if the copy is stale. Returns 0, or -1 with the error in `err`.
+ */
+static int refresh_endpoints(struct archive *archive, char *err, size_t err_size)
+{
+    char load_err[512];
+    size_t before = archive->endpoints.count;
+
+    if (!archive->endpoints_stale) {
+        return 0;
+    }
+    if (endpoint_set_load(&archive->endpoints, archive->conn, ENDPOINT_ROUTING, load_err,
+                          sizeof(load_err)) != 0) {
+        quoted_error(load_err, err, err_size);
+        return -1;
+    }
+    archive->endpoints_stale = 0;
+    log_msg(archive->endpoints.count != before ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+            "msg=\"webhook endpoints loaded\" connection=%s count=%zu version=%lld",
+            archive->name, archive->endpoints.count, archive->endpoints.version);
+    return 0;
+}
+
+/* Connects if there is no working connection, and brings the endpoints up to date.
+ * Returns 0, or -1 with the error in `err`. */
+static int prepare(struct archive *archive, char *err, size_t err_size)
+{
+    if (archive->conn == NULL || PQstatus(archive->conn) != CONNECTION_OK) {
+        if (open_connection(archive, err, err_size) != 0) {
+            return -1;
+        }
+    }
+    return refresh_endpoints(archive, err, err_size);
 }
 
 /*
@@ -131,6 +203,30 @@ static int is_permanent(const char *sqlstate)
     return sqlstate != NULL &&
            (strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 ||
             strncmp(sqlstate, "54", 2) == 0);
+}
+
+/*
+ * Classifies a failed statement about `what` ("alert" or "acknowledgement") `id`.
+ * Returns ARCHIVE_REJECTED after logging it when the data is at fault, or -1 for a
+ * failure worth retrying. The error goes into `err` either way.
+ */
+static int classify_failure(struct archive *archive, const PGresult *result,
+                            const char *what, const char *id, const char *topic,
+                            char *err, size_t err_size)
+{
+    const char *sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    char quoted_topic[300];
+
+    quoted_error(PQresultErrorMessage(result), err, err_size);
+    if (PQstatus(archive->conn) != CONNECTION_OK || !is_permanent(sqlstate)) {
+        return -1;
+    }
+    log_msg(LOG_LEVEL_ERROR,
+            "msg=\"database rejected the %s; it is not archived\" id=%s topic=%s "
+            "sqlstate=%s error=%s",
+            what, id, log_quote(quoted_topic, sizeof(quoted_topic), topic), sqlstate,
+            err);
+    return ARCHIVE_REJECTED;
 }
 
 /* Decides, after the insert touched no row, whether the archived row is this alert. */
@@ -158,14 +254,35 @@ static enum archive_result check_existing(struct archive *archive,
     return ARCHIVE_DUPLICATE;
 }
 
-/*
- * Runs the insert once. Returns ARCHIVE_INSERTED, ARCHIVE_DUPLICATE or
- * ARCHIVE_REJECTED, or -1 for a failure worth retrying, with the error in `err`.
- */
-static int try_insert(struct archive *archive, const struct archive_row *row, char *err,
+/* Reads the counts of the insert statement, and tells the hook about deliveries. */
+static int inserted_alert(struct archive *archive, const struct archive_row *row,
+                          const PGresult *result)
+{
+    long alerts = strtol(PQgetvalue(result, 0, 1), NULL, 10);
+    long deliveries = strtol(PQgetvalue(result, 0, 2), NULL, 10);
+
+    if (alerts == 0) {
+        return (int)check_existing(archive, row);
+    }
+    if (deliveries > 0) {
+        log_msg(LOG_LEVEL_DEBUG, "msg=\"webhook deliveries queued\" id=%s count=%ld",
+                row->id, deliveries);
+        if (archive->hook != NULL) {
+            archive->hook(archive->hook_arg);
+        }
+    }
+    return ARCHIVE_INSERTED;
+}
+
+/* Runs the insert statement once with the endpoints in memory. Returns as try_insert()
+ * does, or ROUTING_CHANGED when the endpoints changed since they were loaded and
+ * nothing was inserted. */
+#define ROUTING_CHANGED (-2)
+static int run_insert(struct archive *archive, const struct archive_row *row, char *err,
                       size_t err_size)
 {
-    const char *params[] = {
+    char version[24];
+    const char *params[17] = {
         row->id,
         row->topic,
         row->origin,
@@ -182,33 +299,81 @@ static int try_insert(struct archive *archive, const struct archive_row *row, ch
         row->received_at,
         row->payload,
     };
-    const char *sqlstate;
+    char *endpoint_ids;
     PGresult *result;
     int rc;
 
-    if (archive->conn == NULL || PQstatus(archive->conn) != CONNECTION_OK) {
-        if (open_connection(archive, err, err_size) != 0) {
+    endpoint_ids = endpoint_set_match(&archive->endpoints, row->topic, row->payload,
+                                      row->payload_len);
+    if (endpoint_ids == NULL) {
+        log_quote(err, err_size, "out of memory");
+        return -1;
+    }
+    snprintf(version, sizeof(version), "%lld", archive->endpoints.version);
+    params[15] = endpoint_ids;
+    params[16] = version;
+
+    result = PQexecParams(archive->conn, insert_sql, 17, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1) {
+        rc = classify_failure(archive, result, "alert", row->id, row->topic, err,
+                              err_size);
+    } else if (strcmp(PQgetvalue(result, 0, 0), "t") != 0) {
+        rc = ROUTING_CHANGED;
+    } else {
+        rc = inserted_alert(archive, row, result);
+    }
+    PQclear(result);
+    free(endpoint_ids);
+    return rc;
+}
+
+/*
+ * Runs the alert insert, reloading the endpoints and running it again at once if they
+ * changed in between. Returns ARCHIVE_INSERTED, ARCHIVE_DUPLICATE or ARCHIVE_REJECTED,
+ * or -1 for a failure worth retrying, with the error in `err`.
+ */
+static int try_insert(struct archive *archive, const void *item, char *err,
+                      size_t err_size)
+{
+    int rc = ROUTING_CHANGED;
+
+    for (int i = 0; i < ROUTING_RETRIES && rc == ROUTING_CHANGED; i++) {
+        if (prepare(archive, err, err_size) != 0) {
             return -1;
         }
+        rc = run_insert(archive, item, err, err_size);
+        if (rc == ROUTING_CHANGED) {
+            archive->endpoints_stale = 1;
+        }
     }
+    if (rc == ROUTING_CHANGED) {
+        log_quote(err, err_size, "webhook endpoints kept changing during the insert");
+        return -1;
+    }
+    return rc;
+}
 
-    result = PQexecParams(archive->conn, insert_sql, 15, NULL, params, NULL, NULL, 0);
+/* Runs the acknowledgement insert once; returns as try_insert() does. */
+static int try_insert_ack(struct archive *archive, const void *item, char *err,
+                          size_t err_size)
+{
+    const struct ack_row *row = item;
+    const char *params[] = {
+        row->alert_id, row->origin, row->recipient, row->sender,
+        row->status,   row->note,   row->sent,      row->received_at,
+    };
+    PGresult *result;
+    int rc;
+
+    if (prepare(archive, err, err_size) != 0) {
+        return -1;
+    }
+    result = PQexecParams(archive->conn, insert_ack_sql, 8, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(result) == PGRES_COMMAND_OK) {
         rc = strcmp(PQcmdTuples(result), "1") == 0 ? ARCHIVE_INSERTED : ARCHIVE_DUPLICATE;
-        PQclear(result);
-        return rc == ARCHIVE_DUPLICATE ? (int)check_existing(archive, row) : rc;
-    }
-
-    sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-    quoted_error(PQresultErrorMessage(result), err, err_size);
-    rc = PQstatus(archive->conn) == CONNECTION_OK && is_permanent(sqlstate)
-             ? ARCHIVE_REJECTED
-             : -1;
-    if (rc == ARCHIVE_REJECTED) {
-        log_msg(LOG_LEVEL_ERROR,
-                "msg=\"database rejected the alert; it is not archived\" id=%s topic=%s "
-                "sqlstate=%s error=%s",
-                row->id, row->topic, sqlstate, err);
+    } else {
+        rc = classify_failure(archive, result, "acknowledgement", row->alert_id,
+                              row->topic, err, err_size);
     }
     PQclear(result);
     return rc;
@@ -229,22 +394,25 @@ static int sleep_unless_stopped(long ms, const atomic_int *stop)
     return atomic_load(stop);
 }
 
-static void note_failure(struct archive *archive, const struct archive_row *row,
+static void note_failure(struct archive *archive, const char *id, const char *topic,
                          const char *err)
 {
+    char quoted_topic[300];
+
     archive->outage_attempts++;
     if (archive->in_outage) {
         log_msg(LOG_LEVEL_DEBUG,
-                "msg=\"database still unavailable\" id=%s attempt=%u error=%s", row->id,
-                archive->outage_attempts, err);
+                "msg=\"database still unavailable\" connection=%s id=%s attempt=%u "
+                "error=%s",
+                archive->name, id, archive->outage_attempts, err);
         return;
     }
     archive->in_outage = 1;
     archive->outage_start = time(NULL);
     log_msg(LOG_LEVEL_ERROR,
-            "msg=\"database unavailable; retrying, and the alert stays unacknowledged "
-            "until it is archived\" id=%s topic=%s error=%s",
-            row->id, row->topic, err);
+            "msg=\"database unavailable; retrying, and the message stays unacknowledged "
+            "until it is archived\" connection=%s id=%s topic=%s error=%s",
+            archive->name, id, log_quote(quoted_topic, sizeof(quoted_topic), topic), err);
 }
 
 static void note_recovery(struct archive *archive)
@@ -253,29 +421,48 @@ static void note_recovery(struct archive *archive)
         return;
     }
     log_msg(LOG_LEVEL_INFO,
-            "msg=\"database available again\" failed_attempts=%u outage_seconds=%ld",
-            archive->outage_attempts, (long)(time(NULL) - archive->outage_start));
+            "msg=\"database available again\" connection=%s failed_attempts=%u "
+            "outage_seconds=%ld",
+            archive->name, archive->outage_attempts,
+            (long)(time(NULL) - archive->outage_start));
     archive->in_outage = 0;
     archive->outage_attempts = 0;
 }
 
-enum archive_result archive_insert(struct archive *archive, const struct archive_row *row,
-                                   const atomic_int *stop)
+/* Runs `attempt` on `item` until its outcome is final or `*stop` is set. */
+static enum archive_result
+insert_until_final(struct archive *archive,
+                   int (*attempt)(struct archive *, const void *, char *, size_t),
+                   const void *item, const char *id, const char *topic,
+                   const atomic_int *stop)
 {
     char err[600];
     long backoff_ms = BACKOFF_FIRST_MS;
     int rc;
 
     for (;;) {
-        rc = try_insert(archive, row, err, sizeof(err));
+        rc = attempt(archive, item, err, sizeof(err));
         if (rc >= 0) {
             note_recovery(archive);
             return (enum archive_result)rc;
         }
-        note_failure(archive, row, err);
+        note_failure(archive, id, topic, err);
         if (sleep_unless_stopped(backoff_ms, stop)) {
             return ARCHIVE_STOPPED;
         }
         backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
     }
+}
+
+enum archive_result archive_insert(struct archive *archive, const struct archive_row *row,
+                                   const atomic_int *stop)
+{
+    return insert_until_final(archive, try_insert, row, row->id, row->topic, stop);
+}
+
+enum archive_result archive_insert_ack(struct archive *archive, const struct ack_row *row,
+                                       const atomic_int *stop)
+{
+    return insert_until_final(archive, try_insert_ack, row, row->alert_id, row->topic,
+                              stop);
 }

@@ -1,6 +1,8 @@
 /*
- * The alert archive in PostgreSQL, as the bridge writes it: one connection, used by one
- * thread (the MQTT network thread), reconnected when it breaks.
+ * The archive in PostgreSQL, as the bridge writes it: one connection, used by one
+ * thread (an MQTT connection's network thread), reconnected when it breaks. Alerts go
+ * to the alerts table together with their webhook deliveries, acknowledgements to the
+ * acks table.
  */
 #ifndef IACTN_ARCHIVE_H
 #define IACTN_ARCHIVE_H
@@ -13,16 +15,22 @@ struct archive;
 
 enum archive_result {
     ARCHIVE_INSERTED,  /* the row is committed */
-    ARCHIVE_DUPLICATE, /* a row with this id was already archived */
+    ARCHIVE_DUPLICATE, /* a row with this key was already archived */
     ARCHIVE_REJECTED,  /* the database rejects the values, so retrying cannot help */
     ARCHIVE_STOPPED,   /* `stop` was set while the database was unavailable */
 };
 
+/* Called after a commit that added webhook deliveries, from the archive's thread. */
+typedef void (*archive_deliveries_hook)(void *arg);
+
 /*
  * Creates an archive for the libpq connection string `conninfo` (copied) without
- * connecting. Returns NULL if memory runs out. Free with archive_free().
+ * connecting. `name` (copied) is the connection's application_name and appears in
+ * log lines. `hook` (may be NULL) runs with `hook_arg` after each commit that
+ * queued deliveries. Returns NULL if memory runs out. Free with archive_free().
  */
-struct archive *archive_new(const char *conninfo);
+struct archive *archive_new(const char *conninfo, const char *name,
+                            archive_deliveries_hook hook, void *hook_arg);
 
 /*
  * Closes the connection, if any, and frees `archive`. Accepts NULL.
@@ -37,16 +45,31 @@ void archive_free(struct archive *archive);
 int archive_connect(struct archive *archive);
 
 /*
- * Inserts `row` into alerts with ON CONFLICT (id) DO NOTHING and returns only once the
- * outcome is final: committed, already there, or rejected by the database.
+ * Inserts `row` into alerts with ON CONFLICT (id) DO NOTHING and, in the same
+ * statement and so the same transaction, one deliveries row per webhook endpoint
+ * that must receive it (see endpoints.h). Returns only once the outcome is final:
+ * committed, already there, or rejected by the database.
  * Any failure other than invalid data counts as the database being unavailable:
  * connection lost, server starting or shutting down, schema missing. Then it keeps
  * reconnecting and retrying with exponential backoff from 0.5 s up to 30 s. It logs
  * the first failure of an outage at error level and the recovery at info level.
  * Returns ARCHIVE_STOPPED if `*stop` becomes nonzero before the row is committed.
  * Blocks, possibly for a long time.
+ *
+ * The endpoints come from a copy in memory, tagged with the routing version it was
+ * read at (table webhook_routing, which triggers on endpoints, agencies and
+ * member_states increment). The statement inserts only if that version is still
+ * current; otherwise the copy is reloaded and the insert runs again. So an alert
+ * archived after an endpoint change has committed is routed with the change.
  */
 enum archive_result archive_insert(struct archive *archive, const struct archive_row *row,
                                    const atomic_int *stop);
+
+/*
+ * Inserts `row` into acks with ON CONFLICT (alert_id, sender, status) DO NOTHING.
+ * Retries, returns and blocks as archive_insert() does.
+ */
+enum archive_result archive_insert_ack(struct archive *archive, const struct ack_row *row,
+                                       const atomic_int *stop);
 
 #endif

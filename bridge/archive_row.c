@@ -228,6 +228,7 @@ int archive_row_parse(struct archive_row *row, const char *topic, const void *pa
     }
     memcpy(row->payload, payload, len);
     row->payload[len] = '\0';
+    row->payload_len = len;
     return 0;
 
 fail:
@@ -241,5 +242,100 @@ void archive_row_clear(struct archive_row *row)
     free(row->recipient_states);
     free(row->recipient_agencies);
     free(row->payload);
+    memset(row, 0, sizeof(*row));
+}
+
+/* Parses "iactn/acks/{ORIGIN}/{RECIPIENT}" into the row. Returns 0 or -1. */
+static int parse_ack_topic(struct ack_row *row, const char *topic)
+{
+    static const char prefix[] = "iactn/acks/";
+    const size_t n = sizeof(prefix) - 1;
+
+    if (strncmp(topic, prefix, n) != 0 || strlen(topic) != n + 5 || topic[n + 2] != '/') {
+        return -1;
+    }
+    memcpy(row->origin, topic + n, 2);
+    memcpy(row->recipient, topic + n + 3, 2);
+    return is_state_code(row->origin) && is_state_code(row->recipient) ? 0 : -1;
+}
+
+/* Reads the acknowledgement's stamp and members into `row`. Returns NULL or the reason
+ * it cannot be archived. */
+static const char *read_ack(struct ack_row *row)
+{
+    static const char *const statuses[] = {"received", "read", "actioned"};
+    json_t *stamp = json_object_get(row->document, "iactn");
+    json_t *sender = json_object_get(stamp, "sender");
+    json_t *note = json_object_get(row->document, "note");
+    const char *state;
+
+    if (!json_is_object(stamp)) {
+        return "no \"iactn\" stamp object; the message did not pass the IACTN broker "
+               "plugin";
+    }
+    row->sender = get_string(sender, "principal");
+    if (row->sender == NULL || !is_principal_id(row->sender)) {
+        return "missing or invalid iactn.sender.principal";
+    }
+    state = get_string(sender, "state");
+    if (state == NULL || strcmp(state, row->recipient) != 0) {
+        return "iactn.sender.state is not the recipient state in the topic";
+    }
+    row->received_at = get_string(stamp, "received");
+    if (row->received_at == NULL || !is_time(row->received_at)) {
+        return "missing or invalid iactn.received";
+    }
+    row->alert_id = get_string(row->document, "alert_id");
+    if (row->alert_id == NULL || !is_uuid(row->alert_id)) {
+        return "missing or invalid alert_id (expected a UUID)";
+    }
+    row->status = get_string(row->document, "status");
+    for (size_t i = 0; row->status != NULL && i < 3; i++) {
+        if (strcmp(row->status, statuses[i]) == 0) {
+            row->sent = get_string(row->document, "sent");
+            break;
+        }
+    }
+    if (row->sent == NULL || !is_time(row->sent)) {
+        return "missing status (received, read or actioned) or invalid sent time";
+    }
+    if (note != NULL && !json_is_null(note) &&
+        (row->note = json_string_value(note)) == NULL) {
+        return "note is not a string";
+    }
+    return NULL;
+}
+
+int ack_row_parse(struct ack_row *row, const char *topic, const void *payload, size_t len,
+                  char *err, size_t err_size)
+{
+    const char *problem;
+    json_error_t json_error;
+
+    memset(row, 0, sizeof(*row));
+    row->topic = topic;
+    if (parse_ack_topic(row, topic) != 0) {
+        snprintf(err, err_size, "topic is not iactn/acks/{ORIGIN}/{RECIPIENT}");
+        return -1;
+    }
+    row->document = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &json_error);
+    if (row->document == NULL) {
+        snprintf(err, err_size, "payload is not JSON: %s (byte %d)", json_error.text,
+                 json_error.position);
+        return -1;
+    }
+    problem =
+        json_is_object(row->document) ? read_ack(row) : "payload is not a JSON object";
+    if (problem != NULL) {
+        snprintf(err, err_size, "%s", problem);
+        ack_row_clear(row);
+        return -1;
+    }
+    return 0;
+}
+
+void ack_row_clear(struct ack_row *row)
+{
+    json_decref(row->document);
     memset(row, 0, sizeof(*row));
 }

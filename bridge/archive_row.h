@@ -1,7 +1,8 @@
 /*
- * The archive row of one stamped alert: the columns of the alerts table, read from the
- * MQTT topic and from the JSON the broker delivered, with the broker's "iactn" stamp
- * (recipients, verified sender, time received) as its first member.
+ * The archive rows of stamped messages: the columns of the alerts and acks tables,
+ * read from the MQTT topic and from the JSON the broker delivered, with the broker's
+ * "iactn" stamp (recipients for alerts, verified sender, time received) as its first
+ * member.
  */
 #ifndef IACTN_ARCHIVE_ROW_H
 #define IACTN_ARCHIVE_ROW_H
@@ -26,6 +27,7 @@ struct archive_row {
     const char *expires;     /* NULL when the alert has none */
     const char *received_at; /* iactn.received */
     char *payload;           /* the payload as received, NUL-terminated */
+    size_t payload_len;      /* bytes in payload, without the NUL */
 };
 
 /*
@@ -43,5 +45,35 @@ int archive_row_parse(struct archive_row *row, const char *topic, const void *pa
  * Frees what archive_row_parse() allocated and zeroes `row`. Accepts a zeroed row.
  */
 void archive_row_clear(struct archive_row *row);
+
+/* The acks row of one stamped acknowledgement, published on
+ * iactn/acks/{ORIGIN}/{RECIPIENT}. */
+struct ack_row {
+    json_t *document; /* the parsed payload; the strings below point into it */
+    const char *topic;
+    char origin[3];          /* third topic level: the alert's origin state */
+    char recipient[3];       /* fourth topic level: the acknowledging state */
+    const char *alert_id;    /* UUID */
+    const char *sender;      /* iactn.sender.principal */
+    const char *status;      /* received, read or actioned */
+    const char *note;        /* NULL when the acknowledgement has none */
+    const char *sent;        /* the sender's clock */
+    const char *received_at; /* iactn.received */
+};
+
+/*
+ * Fills `row` from an acknowledgement received on `topic` (kept by pointer). Checks
+ * the topic, the stamp, and that the sender's state is the recipient in the topic,
+ * as the broker enforces. Returns 0, or -1 with a sentence in `err`; on failure `row`
+ * needs no freeing. The caller frees a filled row with ack_row_clear(). Does not
+ * block.
+ */
+int ack_row_parse(struct ack_row *row, const char *topic, const void *payload, size_t len,
+                  char *err, size_t err_size);
+
+/*
+ * Frees what ack_row_parse() allocated and zeroes `row`. Accepts a zeroed row.
+ */
+void ack_row_clear(struct ack_row *row);
 
 #endif

@@ -1,14 +1,15 @@
 /*
- * iactn-bridge: archives every IACTN alert in PostgreSQL. See usage() for the options
- * and subscriber.c for why an alert is never acknowledged before it is committed.
+ * iactn-bridge: archives every IACTN alert and acknowledgement in PostgreSQL and
+ * delivers alerts to webhooks. See settings.c for the options, subscriber.c for why a
+ * message is never acknowledged before it is committed, and webhook.h for delivery.
  */
 #include "archive.h"
-#include "certificate.h"
-#include "config.h"
 #include "log.h"
+#include "settings.h"
 #include "subscriber.h"
+#include "webhook.h"
 
-#include <getopt.h>
+#include <curl/curl.h>
 #include <mosquitto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,252 +17,23 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PROGRAM "iactn-bridge"
+#define PROGRAM SETTINGS_PROGRAM
 #define STOP_TIMEOUT_SECONDS 10
 
-static const struct config_key config_keys[] = {
-    {"db", "IACTN_DB"},
-    {"broker_host", "IACTN_BROKER_HOST"},
-    {"broker_port", "IACTN_BROKER_PORT"},
-    {"ca", "IACTN_CA"},
-    {"cert", "IACTN_CERT"},
-    {"key", "IACTN_KEY"},
-    {"client_id", "IACTN_CLIENT_ID"},
-    {"log_level", "IACTN_LOG_LEVEL"},
-    {NULL, NULL},
+/* One MQTT connection and the database connection its thread archives with. */
+struct connection {
+    char client_id[300];
+    struct subscriber *subscriber;
+    struct archive *archive;
 };
 
-/* Settings resolved from the file, the environment and the flags. */
-struct settings {
-    const char *db;
-    struct subscriber_options mqtt;
-    char principal[128];
-    char client_id[256];
-    int log_level;
+/* Everything run() starts. */
+struct bridge {
+    struct connection connections[SETTINGS_CONNECTIONS_MAX];
+    long count; /* connections created */
+    struct webhook_worker *worker;
+    char worker_name[300];
 };
-
-static void usage(FILE *out)
-{
-    fprintf(
-        out,
-        "Usage: " PROGRAM " --config FILE [OPTIONS]\n"
-        "\n"
-        "Archives every IACTN alert in PostgreSQL. Subscribes with a persistent MQTT 5\n"
-        "session to " SUBSCRIBER_FILTER " at QoS 1 and inserts each alert\n"
-        "into the alerts table before acknowledging it.\n"
-        "\n"
-        "Options (each overrides the config key and environment variable shown):\n"
-        "  --config FILE         key = value file with the settings below\n"
-        "  --db CONNINFO         db, IACTN_DB: libpq connection string (required)\n"
-        "  --broker-host HOST    broker_host, IACTN_BROKER_HOST (default 127.0.0.1)\n"
-        "  --broker-port PORT    broker_port, IACTN_BROKER_PORT (default 8883)\n"
-        "  --ca FILE             ca, IACTN_CA: CA certificate of the broker (required)\n"
-        "  --cert FILE           cert, IACTN_CERT: bridge certificate, role archiver\n"
-        "  --key FILE            key, IACTN_KEY: private key of --cert\n"
-        "  --client-id ID        client_id, IACTN_CLIENT_ID: must start with the\n"
-        "                        certificate's CN and '-' (default CN-HOSTNAME)\n"
-        "  --log-level LEVEL     log_level, IACTN_LOG_LEVEL: debug, info, warning or\n"
-        "                        error (default info)\n"
-        "  --help                show this help\n"
-        "\n"
-        "Logs go to stderr, one key=value line per event. SIGTERM or SIGINT stops the\n"
-        "bridge cleanly. Exit status: 0 after a stop, 1 on a configuration error,\n"
-        "2 on a usage error.\n");
-}
-
-/* Reads the flags into `config`, which already contains the file and environment values.
- */
-static int read_flags(int argc, char **argv, struct iactn_config *config)
-{
-    static const struct option options[] = {
-        {"db", required_argument, NULL, 0},
-        {"broker-host", required_argument, NULL, 0},
-        {"broker-port", required_argument, NULL, 0},
-        {"ca", required_argument, NULL, 0},
-        {"cert", required_argument, NULL, 0},
-        {"key", required_argument, NULL, 0},
-        {"client-id", required_argument, NULL, 0},
-        {"log-level", required_argument, NULL, 0},
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    char key[32];
-    char source[40];
-    int index;
-    int opt;
-
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "c:h", options, &index)) != -1) {
-        if (opt == 'c' || opt == 'h') {
-            continue;
-        }
-        if (opt != 0) {
-            return -1;
-        }
-        /* Flag names are the config keys with '-' for '_'. */
-        snprintf(key, sizeof(key), "%s", options[index].name);
-        for (char *p = key; *p != '\0'; p++) {
-            *p = *p == '-' ? '_' : *p;
-        }
-        snprintf(source, sizeof(source), "--%s", options[index].name);
-        config_set(config, key, optarg, source);
-    }
-    if (optind < argc) {
-        fprintf(stderr, PROGRAM ": unexpected argument \"%s\"\n", argv[optind]);
-        return -1;
-    }
-    return 0;
-}
-
-/* Finds --config and --help before the other flags, which must override the file. */
-static int scan_config_flag(int argc, char **argv, const char **config_file)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            exit(EXIT_SUCCESS);
-        }
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            *config_file = argv[i + 1];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            *config_file = argv[i] + 9;
-        }
-    }
-    return 0;
-}
-
-static const char *require(const struct iactn_config *config, const char *key,
-                           const char *env)
-{
-    const char *value = config_get(config, key);
-
-    if (value == NULL || value[0] == '\0') {
-        fprintf(stderr,
-                PROGRAM ": missing %s: set it in the config file, in %s, or with --%s\n",
-                key, env, key);
-        return NULL;
-    }
-    return value;
-}
-
-/* Checks the client id against the rules the broker enforces, so that a mistake shows
- * at start rather than as endless refused connections. */
-static int check_client_id(const char *client_id, const char *principal)
-{
-    size_t len = strlen(principal);
-
-    if (strncmp(client_id, principal, len) != 0 || client_id[len] != '-' ||
-        client_id[len + 1] == '\0') {
-        fprintf(stderr,
-                PROGRAM
-                ": invalid client_id \"%s\": it must be the certificate's principal "
-                "id \"%s\" followed by '-' and a suffix, e.g. %s-1\n",
-                client_id, principal, principal);
-        return -1;
-    }
-    if (strpbrk(client_id, "+#/") != NULL || strlen(client_id) > 200) {
-        fprintf(stderr,
-                PROGRAM ": invalid client_id \"%s\": no '+', '#' or '/' allowed, "
-                        "at most 200 characters\n",
-                client_id);
-        return -1;
-    }
-    for (const char *p = client_id; *p != '\0'; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            fprintf(stderr,
-                    PROGRAM ": invalid client_id: control characters are not allowed\n");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Default client id: the principal id, '-', and the host name, which stays the same
- * across restarts so that the bridge finds its persistent session again. */
-static void default_client_id(struct settings *settings)
-{
-    char host[64] = "1";
-
-    if (gethostname(host, sizeof(host)) != 0) {
-        snprintf(host, sizeof(host), "1");
-    }
-    host[sizeof(host) - 1] = '\0';
-    for (char *p = host; *p != '\0'; p++) {
-        if (strchr("+#/", *p) != NULL || (unsigned char)*p < 0x21) {
-            *p = '-';
-        }
-    }
-    snprintf(settings->client_id, sizeof(settings->client_id), "%s-%s",
-             settings->principal, host);
-}
-
-static int resolve_settings(const struct iactn_config *config, struct settings *settings)
-{
-    char err[600];
-    long port = 8883;
-    const char *level = config_get(config, "log_level");
-
-    settings->log_level = LOG_LEVEL_INFO;
-    if (level != NULL && (settings->log_level = log_level_parse(level)) < 0) {
-        fprintf(stderr,
-                PROGRAM ": invalid log_level \"%s\" (from %s): expected debug, info, "
-                        "warning or error\n",
-                level, config_source(config, "log_level"));
-        return -1;
-    }
-    if (config_get_long(config, "broker_port", 1, 65535, &port, err, sizeof(err)) < 0) {
-        fprintf(stderr, PROGRAM ": %s\n", err);
-        return -1;
-    }
-    settings->mqtt.port = (int)port;
-    settings->mqtt.host = config_get(config, "broker_host");
-    if (settings->mqtt.host == NULL) {
-        settings->mqtt.host = "127.0.0.1";
-    }
-    settings->db = require(config, "db", "IACTN_DB");
-    settings->mqtt.ca_file = require(config, "ca", "IACTN_CA");
-    settings->mqtt.cert_file = require(config, "cert", "IACTN_CERT");
-    settings->mqtt.key_file = require(config, "key", "IACTN_KEY");
-    if (settings->db == NULL || settings->mqtt.ca_file == NULL ||
-        settings->mqtt.cert_file == NULL || settings->mqtt.key_file == NULL) {
-        return -1;
-    }
-
-    if (certificate_common_name(settings->mqtt.cert_file, settings->principal,
-                                sizeof(settings->principal), err, sizeof(err)) != 0) {
-        fprintf(stderr, PROGRAM ": %s\n", err);
-        return -1;
-    }
-    if (config_get(config, "client_id") != NULL) {
-        snprintf(settings->client_id, sizeof(settings->client_id), "%s",
-                 config_get(config, "client_id"));
-    } else {
-        default_client_id(settings);
-    }
-    settings->mqtt.client_id = settings->client_id;
-    return check_client_id(settings->client_id, settings->principal);
-}
-
-static int load_settings(int argc, char **argv, struct iactn_config *config,
-                         struct settings *settings)
-{
-    const char *config_file = NULL;
-    char err[600];
-
-    scan_config_flag(argc, argv, &config_file);
-    if (config_file != NULL &&
-        config_load_file(config, config_file, err, sizeof(err)) != 0) {
-        fprintf(stderr, PROGRAM ": %s\n", err);
-        return 1;
-    }
-    config_load_env(config);
-    if (read_flags(argc, argv, config) != 0) {
-        fprintf(stderr, "Try '" PROGRAM " --help'.\n");
-        return 2;
-    }
-    return resolve_settings(config, settings) == 0 ? 0 : 1;
-}
 
 /* Blocks SIGTERM and SIGINT in every thread, so that the main thread takes them with
  * sigwait() and no handler runs in the middle of a database call. */
@@ -273,44 +45,100 @@ static void block_stop_signals(sigset_t *set)
     pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
+/* Creates and starts connection `n` (from 1). Returns 0, or -1 after logging. */
+static int start_connection(const struct settings *settings, struct bridge *bridge, int n,
+                            const atomic_int *stop)
+{
+    struct connection *c = &bridge->connections[n - 1];
+    struct subscriber_options options = settings->mqtt;
+
+    snprintf(c->client_id, sizeof(c->client_id), "%s-%d", settings->client_id, n);
+    options.client_id = c->client_id;
+    c->archive =
+        archive_new(settings->db, c->client_id, webhook_worker_wake, bridge->worker);
+    if (c->archive == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "msg=\"out of memory\"");
+        return -1;
+    }
+    bridge->count = n;
+    /* A database that is down at start is not fatal: messages wait in the broker. */
+    archive_connect(c->archive);
+    c->subscriber = subscriber_new(&options, c->archive, stop);
+    if (c->subscriber == NULL || subscriber_start(c->subscriber) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Stops every connection and the worker. Returns 0, or -1 if a thread is still busy,
+ * in which case nothing may be freed. */
+static int stop_bridge(struct bridge *bridge)
+{
+    for (long i = 0; i < bridge->count; i++) {
+        struct subscriber *subscriber = bridge->connections[i].subscriber;
+
+        if (subscriber != NULL &&
+            subscriber_stop(subscriber, STOP_TIMEOUT_SECONDS) != 0) {
+            log_msg(LOG_LEVEL_WARNING,
+                    "msg=\"network thread still busy; exiting without it\" client_id=%s",
+                    bridge->connections[i].client_id);
+            return -1;
+        }
+    }
+    if (bridge->worker != NULL &&
+        webhook_worker_stop(bridge->worker, STOP_TIMEOUT_SECONDS) != 0) {
+        log_msg(LOG_LEVEL_WARNING,
+                "msg=\"webhook thread still busy; exiting without it\"");
+        return -1;
+    }
+    return 0;
+}
+
+static void free_bridge(struct bridge *bridge)
+{
+    for (long i = 0; i < bridge->count; i++) {
+        subscriber_free(bridge->connections[i].subscriber);
+        archive_free(bridge->connections[i].archive);
+    }
+    webhook_worker_free(bridge->worker);
+}
+
 static int run(const struct settings *settings)
 {
     static atomic_int stop;
-    struct subscriber *subscriber = NULL;
-    struct archive *archive = NULL;
+    static struct bridge bridge;
+    struct webhook_options webhooks = settings->webhooks;
     sigset_t signals;
     int signal_number = 0;
     int rc = 1;
 
     block_stop_signals(&signals);
-    archive = archive_new(settings->db);
-    if (archive == NULL) {
-        log_msg(LOG_LEVEL_ERROR, "msg=\"out of memory\"");
+    snprintf(bridge.worker_name, sizeof(bridge.worker_name), "%s-webhooks",
+             settings->client_id);
+    webhooks.name = bridge.worker_name;
+    bridge.worker = webhook_worker_new(&webhooks, &stop);
+    if (bridge.worker == NULL || webhook_worker_start(bridge.worker) != 0) {
         goto out;
     }
-    /* A database that is down at start is not fatal: alerts wait in the broker. */
-    archive_connect(archive);
-
-    subscriber = subscriber_new(&settings->mqtt, archive, &stop);
-    if (subscriber == NULL || subscriber_start(subscriber) != 0) {
-        goto out;
+    for (int n = 1; n <= settings->connections; n++) {
+        if (start_connection(settings, &bridge, n, &stop) != 0) {
+            goto out;
+        }
     }
 
     sigwait(&signals, &signal_number);
     log_msg(LOG_LEVEL_INFO, "msg=\"stopping\" signal=%s", strsignal(signal_number));
-    atomic_store(&stop, 1);
-    if (subscriber_stop(subscriber, STOP_TIMEOUT_SECONDS) != 0) {
-        /* The network thread still runs, so nothing it uses may be freed. */
-        log_msg(LOG_LEVEL_WARNING,
-                "msg=\"network thread still busy; exiting without it\"");
-        _exit(EXIT_SUCCESS);
-    }
-    log_msg(LOG_LEVEL_INFO, "msg=\"stopped\"");
     rc = 0;
 
 out:
-    subscriber_free(subscriber);
-    archive_free(archive);
+    atomic_store(&stop, 1);
+    if (stop_bridge(&bridge) != 0) {
+        _exit(rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+    }
+    free_bridge(&bridge);
+    if (rc == 0) {
+        log_msg(LOG_LEVEL_INFO, "msg=\"stopped\"");
+    }
     return rc;
 }
 
@@ -323,26 +151,34 @@ int main(int argc, char **argv)
 
     memset(&settings, 0, sizeof(settings));
     log_init(PROGRAM, LOG_LEVEL_INFO);
-    config = config_new(config_keys);
+    config = config_new(settings_keys);
     if (config == NULL) {
         fprintf(stderr, PROGRAM ": out of memory\n");
         return 1;
     }
-    rc = load_settings(argc, argv, config, &settings);
+    rc = settings_load(argc, argv, config, &settings);
     if (rc != 0) {
         goto out;
     }
     log_set_level(settings.log_level);
 
+    /* Both libraries must be initialised before any thread starts. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, PROGRAM ": cannot initialise libcurl\n");
+        rc = 1;
+        goto out;
+    }
     mosquitto_lib_init();
     mosquitto_lib_version(&major, &minor, &revision);
-    log_msg(
-        LOG_LEVEL_INFO,
-        "msg=\"starting\" principal=%s client_id=%s broker=%s:%d libmosquitto=%d.%d.%d",
-        settings.principal, settings.client_id, settings.mqtt.host, settings.mqtt.port,
-        major, minor, revision);
+    log_msg(LOG_LEVEL_INFO,
+            "msg=\"starting\" principal=%s client_id=%s-1..%ld broker=%s:%d "
+            "libmosquitto=%d.%d.%d libcurl=%s",
+            settings.principal, settings.client_id, settings.connections,
+            settings.mqtt.host, settings.mqtt.port, major, minor, revision,
+            curl_version_info(CURLVERSION_NOW)->version);
     rc = run(&settings);
     mosquitto_lib_cleanup();
+    curl_global_cleanup();
 
 out:
     config_free(config);

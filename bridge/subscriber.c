@@ -36,6 +36,9 @@
 #define RECONNECT_DELAY_MIN 1
 #define RECONNECT_DELAY_MAX 60
 
+static char *const filters[] = {SUBSCRIBER_ALERTS_FILTER, SUBSCRIBER_ACKS_FILTER};
+#define FILTER_COUNT 2
+
 struct subscriber {
     struct subscriber_options options;
     struct mosquitto *mosq;
@@ -83,13 +86,13 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
         subscriber->options.host, subscriber->options.port, subscriber->options.client_id,
         flags & 1);
 
-    /* The persistent session keeps the subscription; subscribing again is harmless and
-     * covers a session the broker has expired. */
-    rc = mosquitto_subscribe_v5(mosq, &mid, SUBSCRIBER_FILTER, 1, 0, NULL);
+    /* The persistent session keeps the subscriptions; subscribing again is harmless
+     * and covers a session the broker has expired. */
+    rc = mosquitto_subscribe_multiple(mosq, &mid, FILTER_COUNT, filters, 1, 0, NULL);
     if (rc != MOSQ_ERR_SUCCESS) {
         log_msg(LOG_LEVEL_ERROR,
-                "msg=\"cannot send the subscription\" filter=%s error=\"%s\"",
-                SUBSCRIBER_FILTER, mosquitto_strerror(rc));
+                "msg=\"cannot send the subscriptions\" client_id=%s error=\"%s\"",
+                subscriber->options.client_id, mosquitto_strerror(rc));
     }
 }
 
@@ -114,39 +117,92 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
 static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
                          const int *granted_qos, const mosquitto_property *properties)
 {
+    struct subscriber *subscriber = obj;
+
     (void)mosq;
-    (void)obj;
     (void)properties;
-    if (qos_count < 1 || granted_qos[0] >= 0x80) {
-        log_msg(LOG_LEVEL_ERROR,
-                "msg=\"broker refused the subscription; no alert is archived until the "
-                "archiver role may subscribe to it\" filter=%s reason=\"%s\" mid=%d",
-                SUBSCRIBER_FILTER,
-                qos_count < 1 ? "no reason code"
-                              : mosquitto_reason_string(granted_qos[0]),
-                mid);
-        return;
+    for (int i = 0; i < FILTER_COUNT; i++) {
+        if (i >= qos_count || granted_qos[i] >= 0x80) {
+            log_msg(LOG_LEVEL_ERROR,
+                    "msg=\"broker refused the subscription; nothing it covers is "
+                    "archived until the archiver role may subscribe to it\" "
+                    "client_id=%s filter=%s reason=\"%s\" mid=%d",
+                    subscriber->options.client_id, filters[i],
+                    i >= qos_count ? "no reason code"
+                                   : mosquitto_reason_string(granted_qos[i]),
+                    mid);
+            continue;
+        }
+        log_msg(LOG_LEVEL_INFO, "msg=\"subscribed\" client_id=%s filter=%s qos=%d",
+                subscriber->options.client_id, filters[i], granted_qos[i]);
     }
-    log_msg(LOG_LEVEL_INFO, "msg=\"subscribed\" filter=%s qos=%d", SUBSCRIBER_FILTER,
-            granted_qos[0]);
 }
 
-static void archive_message(struct subscriber *subscriber,
-                            const struct mosquitto_message *message)
+static void log_unarchivable(const struct mosquitto_message *message, const char *err)
 {
-    struct archive_row row;
     char topic[300];
     char reason[300];
+
+    log_msg(LOG_LEVEL_ERROR,
+            "msg=\"message cannot be archived; acknowledged without a row\" topic=%s "
+            "mid=%d qos=%d bytes=%d reason=%s",
+            log_quote(topic, sizeof(topic), message->topic), message->mid, message->qos,
+            message->payloadlen, log_quote(reason, sizeof(reason), err));
+}
+
+/* Ends the process without returning from the message callback. Returning would let
+ * the queued PUBACK go out for a message that is not in the database; ending here
+ * leaves it unacknowledged instead. */
+static void exit_unacknowledged(const char *id, int mid)
+{
+    log_msg(LOG_LEVEL_WARNING,
+            "msg=\"stopping before the message was archived; the broker keeps it "
+            "unacknowledged and delivers it again\" id=%s mid=%d",
+            id, mid);
+    _exit(EXIT_SUCCESS);
+}
+
+static void archive_ack(struct subscriber *subscriber,
+                        const struct mosquitto_message *message)
+{
+    struct ack_row row;
+    char err[256];
+
+    if (ack_row_parse(&row, message->topic, message->payload, (size_t)message->payloadlen,
+                      err, sizeof(err)) != 0) {
+        log_unarchivable(message, err);
+        return;
+    }
+    switch (archive_insert_ack(subscriber->archive, &row, subscriber->stop)) {
+    case ARCHIVE_INSERTED:
+        log_msg(LOG_LEVEL_DEBUG,
+                "msg=\"archived acknowledgement\" alert_id=%s sender=%s status=%s mid=%d",
+                row.alert_id, row.sender, row.status, message->mid);
+        break;
+    case ARCHIVE_DUPLICATE:
+        log_msg(LOG_LEVEL_DEBUG,
+                "msg=\"acknowledgement already archived\" alert_id=%s sender=%s "
+                "status=%s mid=%d",
+                row.alert_id, row.sender, row.status, message->mid);
+        break;
+    case ARCHIVE_REJECTED:
+        /* archive_insert_ack() logged the database's reason. */
+        break;
+    case ARCHIVE_STOPPED:
+        exit_unacknowledged(row.alert_id, message->mid);
+    }
+    ack_row_clear(&row);
+}
+
+static void archive_alert(struct subscriber *subscriber,
+                          const struct mosquitto_message *message)
+{
+    struct archive_row row;
     char err[256];
 
     if (archive_row_parse(&row, message->topic, message->payload,
                           (size_t)message->payloadlen, err, sizeof(err)) != 0) {
-        log_msg(LOG_LEVEL_ERROR,
-                "msg=\"message cannot be archived; acknowledged without a row\" topic=%s "
-                "mid=%d qos=%d bytes=%d reason=%s",
-                log_quote(topic, sizeof(topic), message->topic), message->mid,
-                message->qos, message->payloadlen,
-                log_quote(reason, sizeof(reason), err));
+        log_unarchivable(message, err);
         return;
     }
 
@@ -164,13 +220,7 @@ static void archive_message(struct subscriber *subscriber,
         /* archive_insert() logged the database's reason. */
         break;
     case ARCHIVE_STOPPED:
-        /* Returning would let the queued PUBACK go out for an alert that is not in the
-         * database. Ending the process here leaves it unacknowledged instead. */
-        log_msg(LOG_LEVEL_WARNING,
-                "msg=\"stopping before the alert was archived; the broker keeps it "
-                "unacknowledged and delivers it again\" id=%s mid=%d",
-                row.id, message->mid);
-        _exit(EXIT_SUCCESS);
+        exit_unacknowledged(row.id, message->mid);
     }
     archive_row_clear(&row);
 }
@@ -184,7 +234,11 @@ static void on_message(struct mosquitto *mosq, void *obj,
     (void)mosq;
     (void)properties;
     atomic_store(&subscriber->in_message, 1);
-    archive_message(subscriber, message);
+    if (strncmp(message->topic, "iactn/acks/", 11) == 0) {
+        archive_ack(subscriber, message);
+    } else {
+        archive_alert(subscriber, message);
+    }
     atomic_store(&subscriber->in_message, 0);
 }
 

@@ -1,8 +1,10 @@
 /*
- * The bridge's MQTT side: an MQTT 5 client over TLS with a client certificate, a
- * persistent session and the shared subscription $share/iactn-bridge/iactn/alerts/#
- * at QoS 1. Each alert is archived inside the message callback, before the callback
- * returns, because that is when libmosquitto sends the PUBACK (see subscriber.c).
+ * One MQTT connection of the bridge: an MQTT 5 client over TLS with a client
+ * certificate, a persistent session and the shared subscriptions
+ * $share/iactn-bridge/iactn/alerts/# and $share/iactn-bridge/iactn/acks/# at QoS 1.
+ * Each message is archived inside the message callback, before the callback returns,
+ * because that is when libmosquitto sends the PUBACK (see subscriber.c). The bridge
+ * runs several subscribers, each with its own thread and database connection.
  */
 #ifndef IACTN_SUBSCRIBER_H
 #define IACTN_SUBSCRIBER_H
@@ -11,7 +13,8 @@
 
 #include <stdatomic.h>
 
-#define SUBSCRIBER_FILTER "$share/iactn-bridge/iactn/alerts/#"
+#define SUBSCRIBER_ALERTS_FILTER "$share/iactn-bridge/iactn/alerts/#"
+#define SUBSCRIBER_ACKS_FILTER "$share/iactn-bridge/iactn/acks/#"
 
 /* Seconds the broker keeps the session, with its queued alerts, while the bridge is
  * away: 7 days. */
@@ -29,10 +32,11 @@ struct subscriber_options {
 struct subscriber;
 
 /*
- * Creates the client and loads the TLS files, without connecting. Alerts go to
- * `archive`, which the subscriber uses only from its network thread; `stop` is the
- * shutdown flag that archive retries watch. Returns NULL after logging the reason
- * (unreadable TLS file, out of memory). Free with subscriber_free().
+ * Creates the client and loads the TLS files, without connecting. Alerts and
+ * acknowledgements go to `archive`, which the subscriber uses only from its network
+ * thread; `stop` is the shutdown flag that archive retries watch. Returns NULL after
+ * logging the reason (unreadable TLS file, out of memory). Free with
+ * subscriber_free().
  */
 struct subscriber *subscriber_new(const struct subscriber_options *options,
                                   struct archive *archive, const atomic_int *stop);
