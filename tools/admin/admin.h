@@ -43,6 +43,11 @@ enum admin_option {
     OPT_TO_ALL,
     OPT_TO_GROUP,
     OPT_TO_STATE,
+    OPT_SECRET_FILE,
+    OPT_TOPIC_FILTER,
+    OPT_DEAD,
+    OPT_ALERT,
+    OPT_ALL_DEAD,
     OPT_COUNT
 };
 
@@ -98,6 +103,9 @@ extern const struct admin_command acl_commands[];
 extern const struct admin_command rule_commands[];
 extern const struct admin_command group_commands[];
 extern const struct admin_command alerts_commands[];
+extern const struct admin_command endpoint_commands[];
+extern const struct admin_command deliveries_commands[];
+extern const struct admin_command alert_status_commands[];
 extern const struct admin_command capexport_commands[];
 
 /* Prints "iactn-admin: " and the formatted message to stderr, with a newline. */

@@ -35,6 +35,11 @@ static const struct option_spec option_specs[OPT_COUNT] = {
     [OPT_TO_ALL] = {"to-all", false},
     [OPT_TO_GROUP] = {"to-group", true},
     [OPT_TO_STATE] = {"to-state", true},
+    [OPT_SECRET_FILE] = {"secret-file", true},
+    [OPT_TOPIC_FILTER] = {"topic-filter", true},
+    [OPT_DEAD] = {"dead", false},
+    [OPT_ALERT] = {"alert", true},
+    [OPT_ALL_DEAD] = {"all-dead", false},
 };
 
 /* Returns the option whose name is the first len bytes of name, or OPT_COUNT. */

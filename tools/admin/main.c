@@ -23,6 +23,9 @@ const struct admin_command *const admin_command_tables[] = {
     rule_commands,
     group_commands,
     alerts_commands,
+    alert_status_commands,
+    endpoint_commands,
+    deliveries_commands,
     capexport_commands,
     NULL,
 };
@@ -110,6 +113,12 @@ static const struct admin_command *resolve_command(const struct args_parsed *par
     char verbs[256];
 
     *nused = 1;
+    /* A group may have a command of its own and verbs too ("deliveries" and
+     * "deliveries retry"): a verb that matches wins. */
+    if (cmd && parsed->nwords >= 2 && find_command(group, parsed->words[1])) {
+        *nused = 2;
+        return find_command(group, parsed->words[1]);
+    }
     if (cmd) {
         return cmd;
     }
