@@ -4,6 +4,7 @@
  * message is never acknowledged before it is committed, and webhook.h for delivery.
  */
 #include "archive.h"
+#include "control.h"
 #include "log.h"
 #include "settings.h"
 #include "subscriber.h"
@@ -103,8 +104,24 @@ static void free_bridge(struct bridge *bridge)
     webhook_worker_free(bridge->worker);
 }
 
-static int run(const struct settings *settings)
+/* Fills the options of the directory and administration services from the settings
+ * and their own config keys. Returns 0, or -1 after printing an invalid value. */
+static int control_settings(const struct iactn_config *config,
+                            const struct settings *settings, struct control_options *out)
 {
+    out->db = settings->db;
+    out->host = settings->mqtt.host;
+    out->port = settings->mqtt.port;
+    out->ca_file = settings->mqtt.ca_file;
+    out->cert_file = settings->mqtt.cert_file;
+    out->key_file = settings->mqtt.key_file;
+    out->client_id = settings->client_id;
+    return control_configure(config, out);
+}
+
+static int run(const struct settings *settings, const struct control_options *controls)
+{
+    struct control *control = NULL;
     static atomic_int stop;
     static struct bridge bridge;
     struct webhook_options webhooks = settings->webhooks;
@@ -126,13 +143,18 @@ static int run(const struct settings *settings)
         }
     }
 
+    control = control_start(controls);
+    if (control == NULL) {
+        goto out;
+    }
+
     sigwait(&signals, &signal_number);
     log_msg(LOG_LEVEL_INFO, "msg=\"stopping\" signal=%s", strsignal(signal_number));
     rc = 0;
 
 out:
     atomic_store(&stop, 1);
-    if (stop_bridge(&bridge) != 0) {
+    if (control_stop(control, STOP_TIMEOUT_SECONDS) != 0 || stop_bridge(&bridge) != 0) {
         _exit(rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
     }
     free_bridge(&bridge);
@@ -146,6 +168,7 @@ int main(int argc, char **argv)
 {
     struct iactn_config *config;
     struct settings settings;
+    struct control_options controls = {0};
     int major, minor, revision;
     int rc;
 
@@ -157,6 +180,9 @@ int main(int argc, char **argv)
         return 1;
     }
     rc = settings_load(argc, argv, config, &settings);
+    if (rc == 0 && control_settings(config, &settings, &controls) != 0) {
+        rc = 1;
+    }
     if (rc != 0) {
         goto out;
     }
@@ -176,7 +202,7 @@ int main(int argc, char **argv)
             settings.principal, settings.client_id, settings.connections,
             settings.mqtt.host, settings.mqtt.port, major, minor, revision,
             curl_version_info(CURLVERSION_NOW)->version);
-    rc = run(&settings);
+    rc = run(&settings, &controls);
     mosquitto_lib_cleanup();
     curl_global_cleanup();
 

@@ -1,6 +1,7 @@
 #include "settings.h"
 
 #include "certificate.h"
+#include "control.h"
 #include "log.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@ const struct config_key settings_keys[] = {
     {"webhook_backoff_max", "IACTN_WEBHOOK_BACKOFF_MAX"},
     {"webhook_concurrency", "IACTN_WEBHOOK_CONCURRENCY"},
     {"log_level", "IACTN_LOG_LEVEL"},
+    CONTROL_CONFIG_KEYS,
     {NULL, NULL},
 };
 
@@ -88,6 +90,12 @@ static void usage(FILE *out)
         "                        requests in flight per endpoint (default 4)\n"
         "  --log-level LEVEL     log_level, IACTN_LOG_LEVEL: debug, info, warning or\n"
         "                        error (default info)\n"
+        "  --directory on|off    directory, IACTN_DIRECTORY: keep the retained\n"
+        "                        directory entries iactn/directory/{STATE}/{agency}\n"
+        "                        (default on; run it on one bridge)\n"
+        "  --admin-requests on|off\n"
+        "                        admin_requests, IACTN_ADMIN_REQUESTS: apply the\n"
+        "                        requests of iactn/admin/+/request (default on)\n"
         "  --help                show this help\n"
         "\n"
         "A duration D is a whole number and a unit, ms, s, m or h: 500ms, 5s, 1h.\n"
@@ -117,6 +125,8 @@ static int read_flags(int argc, char **argv, struct iactn_config *config)
         {"webhook-backoff-max", required_argument, NULL, 0},
         {"webhook-concurrency", required_argument, NULL, 0},
         {"log-level", required_argument, NULL, 0},
+        {"directory", required_argument, NULL, 0},
+        {"admin-requests", required_argument, NULL, 0},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
