@@ -48,6 +48,24 @@ enum admin_option {
     OPT_DEAD,
     OPT_ALERT,
     OPT_ALL_DEAD,
+    OPT_REMOTE,
+    OPT_CA,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_HOST,
+    OPT_PORT,
+    OPT_TIMEOUT,
+    OPT_FUNCTION,
+    OPT_PHONES,
+    OPT_EMAIL,
+    OPT_LANGUAGES,
+    OPT_TIME_ZONE,
+    OPT_CONTACT,
+    OPT_POSITION,
+    OPT_STARTS,
+    OPT_ENDS,
+    OPT_SCOPE,
+    OPT_CURRENT,
     OPT_COUNT
 };
 
@@ -55,7 +73,14 @@ enum admin_option {
 
 /* The options every command accepts. */
 #define OPT_GLOBAL                                                                       \
-    (OPT_BIT(OPT_DB) | OPT_BIT(OPT_SQL_DIR) | OPT_BIT(OPT_TSV) | OPT_BIT(OPT_HELP))
+    (OPT_BIT(OPT_DB) | OPT_BIT(OPT_SQL_DIR) | OPT_BIT(OPT_TSV) | OPT_BIT(OPT_HELP) |      \
+     OPT_REMOTE_SET)
+
+/* The options of --remote mode, which sends the command over MQTT instead of running
+ * it against the database. */
+#define OPT_REMOTE_SET                                                                   \
+    (OPT_BIT(OPT_REMOTE) | OPT_BIT(OPT_CA) | OPT_BIT(OPT_CERT) | OPT_BIT(OPT_KEY) |      \
+     OPT_BIT(OPT_HOST) | OPT_BIT(OPT_PORT) | OPT_BIT(OPT_TIMEOUT))
 
 /* A parsed command line. opt[] contains each option's value, "" for a flag that was
  * given and NULL for an option that was not. The strings belong to argv. */
@@ -107,6 +132,8 @@ extern const struct admin_command endpoint_commands[];
 extern const struct admin_command deliveries_commands[];
 extern const struct admin_command alert_status_commands[];
 extern const struct admin_command capexport_commands[];
+extern const struct admin_command contact_commands[];
+extern const struct admin_command oncall_commands[];
 
 /* Prints "iactn-admin: " and the formatted message to stderr, with a newline. */
 void admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

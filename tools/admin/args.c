@@ -40,7 +40,30 @@ static const struct option_spec option_specs[OPT_COUNT] = {
     [OPT_DEAD] = {"dead", false},
     [OPT_ALERT] = {"alert", true},
     [OPT_ALL_DEAD] = {"all-dead", false},
+    [OPT_REMOTE] = {"remote", false},
+    [OPT_CA] = {"ca", true},
+    [OPT_CERT] = {"cert", true},
+    [OPT_KEY] = {"key", true},
+    [OPT_HOST] = {"host", true},
+    [OPT_PORT] = {"port", true},
+    [OPT_TIMEOUT] = {"timeout", true},
+    [OPT_FUNCTION] = {"function", true},
+    [OPT_PHONES] = {"phones", true},
+    [OPT_EMAIL] = {"email", true},
+    [OPT_LANGUAGES] = {"languages", true},
+    [OPT_TIME_ZONE] = {"time-zone", true},
+    [OPT_CONTACT] = {"contact", true},
+    [OPT_POSITION] = {"position", true},
+    [OPT_STARTS] = {"starts", true},
+    [OPT_ENDS] = {"ends", true},
+    [OPT_SCOPE] = {"scope", true},
+    [OPT_CURRENT] = {"current", false},
 };
+
+const char *args_option_name(enum admin_option option)
+{
+    return option_specs[option].name;
+}
 
 /* Returns the option whose name is the first len bytes of name, or OPT_COUNT. */
 static enum admin_option find_option(const char *name, size_t len)

@@ -28,4 +28,7 @@ int args_parse(int argc, char **argv, struct args_parsed *parsed);
  * arguments fits. Returns 0, or -1 after printing the reason and cmd's synopsis. */
 int args_check(const struct admin_command *cmd, const struct args_parsed *parsed);
 
+/* Returns the name of an option without its leading "--", for example "time-zone". */
+const char *args_option_name(enum admin_option option);
+
 #endif

@@ -6,6 +6,7 @@
 #include "args.h"
 #include "db.h"
 #include "help.h"
+#include "remote.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ const struct admin_command *const admin_command_tables[] = {
     endpoint_commands,
     deliveries_commands,
     capexport_commands,
+    contact_commands,
+    oncall_commands,
     NULL,
 };
 
@@ -226,7 +229,18 @@ int main(int argc, char **argv)
     for (int i = nused; i < parsed.nwords; i++) {
         parsed.args.arg[parsed.args.nargs++] = parsed.words[i];
     }
-    if (args_check(cmd, &parsed) != 0 || setup_context(&ctx, &parsed.args) != 0) {
+    if (args_check(cmd, &parsed) != 0) {
+        return ADMIN_EXIT_USAGE;
+    }
+    if (parsed.args.opt[OPT_REMOTE] != NULL) {
+        return remote_run(cmd, &parsed.args, parsed.args.opt[OPT_TSV] != NULL);
+    }
+    if (parsed.options_given & OPT_REMOTE_SET) {
+        admin_error("--ca, --cert, --key, --host, --port and --timeout apply only with "
+                    "--remote");
+        return ADMIN_EXIT_USAGE;
+    }
+    if (setup_context(&ctx, &parsed.args) != 0) {
         return ADMIN_EXIT_USAGE;
     }
     rc = cmd->run(&ctx, &parsed.args);

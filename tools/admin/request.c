@@ -1,0 +1,595 @@
+#include "request.h"
+
+#include "adminop.h"
+#include "args.h"
+#include "db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FILE_MAX_BYTES 65536
+
+/* clang-format off */
+#define OPTION(name, kind, option) {name, kind, option, false}
+#define ARG(name, kind, index) {name, kind, index, true}
+/* clang-format on */
+#define TEXT(name, option) OPTION(name, KIND_TEXT, option)
+
+static const struct request_map request_maps[] = {
+    {"acl",
+     "add",
+     "acl-add",
+     {TEXT("role", OPT_ROLE), TEXT("access", OPT_ACCESS), TEXT("pattern", OPT_PATTERN),
+      OPTION("allow", KIND_ALLOW, OPT_ALLOW), TEXT("state", OPT_STATE),
+      OPTION("priority", KIND_INTEGER, OPT_PRIORITY), TEXT("note", OPT_NOTE)},
+     OUTPUT_ID,
+     NULL},
+    {"acl",
+     "list",
+     "acl-list",
+     {TEXT("state", OPT_STATE)},
+     OUTPUT_TABLE,
+     "id,state,role,access,pattern,decision,priority,scope,note"},
+    {"acl", "remove", "acl-remove", {ARG("id", KIND_INTEGER, 0)}, OUTPUT_SUMMARY, NULL},
+    {"rule",
+     "add",
+     "rule-add",
+     {TEXT("origin", OPT_ORIGIN), OPTION("network", KIND_FLAG, OPT_NETWORK),
+      TEXT("category", OPT_CATEGORY), TEXT("to_state", OPT_TO_STATE),
+      TEXT("to_group", OPT_TO_GROUP), OPTION("to_all", KIND_FLAG, OPT_TO_ALL),
+      OPTION("allow", KIND_ALLOW, OPT_ALLOW), TEXT("note", OPT_NOTE)},
+     OUTPUT_ID,
+     NULL},
+    {"rule",
+     "list",
+     "rule-list",
+     {TEXT("origin", OPT_ORIGIN)},
+     OUTPUT_TABLE,
+     "id,origin,category,recipients,decision,note"},
+    {"rule", "remove", "rule-remove", {ARG("id", KIND_INTEGER, 0)}, OUTPUT_SUMMARY, NULL},
+    {"agency",
+     "add",
+     "agency-add",
+     {ARG("id", KIND_TEXT, 0), TEXT("state", OPT_STATE), TEXT("name", OPT_NAME)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"agency",
+     "list",
+     "agency-list",
+     {TEXT("state", OPT_STATE)},
+     OUTPUT_TABLE,
+     "id,state,name,suspended"},
+    {"agency",
+     "suspend",
+     "agency-suspend",
+     {ARG("id", KIND_TEXT, 0)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"agency",
+     "resume",
+     "agency-resume",
+     {ARG("id", KIND_TEXT, 0)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"principal",
+     "add",
+     "principal-add",
+     {ARG("id", KIND_TEXT, 0), TEXT("role", OPT_ROLE), TEXT("state", OPT_STATE),
+      TEXT("agency", OPT_AGENCY), TEXT("name", OPT_NAME)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"principal",
+     "list",
+     "principal-list",
+     {{NULL, KIND_TEXT, 0, false}},
+     OUTPUT_TABLE,
+     "id,role,state,agency,name,suspended,certificates"},
+    {"principal",
+     "suspend",
+     "principal-suspend",
+     {ARG("id", KIND_TEXT, 0)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"principal",
+     "resume",
+     "principal-resume",
+     {ARG("id", KIND_TEXT, 0)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"cert",
+     "add",
+     "cert-register",
+     {ARG("pem", KIND_FILE, 0), TEXT("principal", OPT_PRINCIPAL),
+      OPTION("create_principal", KIND_FLAG, OPT_CREATE_PRINCIPAL), TEXT("role", OPT_ROLE),
+      TEXT("state", OPT_STATE), TEXT("agency", OPT_AGENCY), TEXT("name", OPT_NAME)},
+     OUTPUT_ID,
+     NULL},
+    {"cert",
+     "list",
+     "cert-list",
+     {TEXT("principal", OPT_PRINCIPAL)},
+     OUTPUT_TABLE,
+     "fingerprint,principal,status,not_after,subject"},
+    {"cert",
+     "revoke",
+     "cert-revoke",
+     {ARG("fingerprint", KIND_TEXT, 0), TEXT("principal", OPT_PRINCIPAL),
+      TEXT("reason", OPT_REASON)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"group",
+     "add",
+     "group-add",
+     {ARG("id", KIND_TEXT, 0), TEXT("name", OPT_NAME),
+      TEXT("description", OPT_DESCRIPTION)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"group",
+     "list",
+     "group-list",
+     {{NULL, KIND_TEXT, 0, false}},
+     OUTPUT_TABLE,
+     "id,name,owner,members"},
+    {"group",
+     "member-add",
+     "group-member-add",
+     {ARG("group", KIND_TEXT, 0), ARG("state", KIND_TEXT, 1)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"group",
+     "member-remove",
+     "group-member-remove",
+     {ARG("group", KIND_TEXT, 0), ARG("state", KIND_TEXT, 1)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"endpoint",
+     "add",
+     "endpoint-add",
+     {ARG("agency", KIND_TEXT, 0), ARG("url", KIND_TEXT, 1),
+      OPTION("secret", KIND_FIRST_LINE, OPT_SECRET_FILE),
+      TEXT("topic_filter", OPT_TOPIC_FILTER)},
+     OUTPUT_ID,
+     NULL},
+    {"endpoint",
+     "list",
+     "endpoint-list",
+     {TEXT("agency", OPT_AGENCY)},
+     OUTPUT_TABLE,
+     "id,state,agency,url,topic_filter,active"},
+    {"endpoint",
+     "disable",
+     "endpoint-disable",
+     {ARG("id", KIND_INTEGER, 0)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"endpoint",
+     "enable",
+     "endpoint-enable",
+     {ARG("id", KIND_INTEGER, 0)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"contact",
+     "add",
+     "contact-add",
+     {TEXT("agency", OPT_AGENCY), TEXT("name", OPT_NAME), TEXT("function", OPT_FUNCTION),
+      OPTION("phones", KIND_LIST, OPT_PHONES), TEXT("email", OPT_EMAIL),
+      OPTION("languages", KIND_LIST, OPT_LANGUAGES), TEXT("time_zone", OPT_TIME_ZONE)},
+     OUTPUT_ID,
+     NULL},
+    {"contact",
+     "edit",
+     "contact-edit",
+     {ARG("id", KIND_INTEGER, 0), TEXT("agency", OPT_AGENCY), TEXT("name", OPT_NAME),
+      TEXT("function", OPT_FUNCTION), OPTION("phones", KIND_LIST, OPT_PHONES),
+      TEXT("email", OPT_EMAIL), OPTION("languages", KIND_LIST, OPT_LANGUAGES),
+      TEXT("time_zone", OPT_TIME_ZONE)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"contact",
+     "list",
+     "contact-list",
+     {TEXT("state", OPT_STATE), TEXT("agency", OPT_AGENCY)},
+     OUTPUT_TABLE,
+     "id,state,agency,name,function,phones,email,languages,time_zone,updated"},
+    {"contact",
+     "remove",
+     "contact-remove",
+     {ARG("id", KIND_INTEGER, 0)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {"oncall",
+     "add",
+     "oncall-add",
+     {OPTION("contact", KIND_INTEGER, OPT_CONTACT), TEXT("position", OPT_POSITION),
+      TEXT("scope", OPT_SCOPE), TEXT("starts_at", OPT_STARTS), TEXT("ends_at", OPT_ENDS)},
+     OUTPUT_ID,
+     NULL},
+    {"oncall",
+     "list",
+     "oncall-list",
+     {TEXT("state", OPT_STATE), TEXT("agency", OPT_AGENCY),
+      OPTION("current", KIND_FLAG, OPT_CURRENT)},
+     OUTPUT_TABLE,
+     "id,state,scope,agency,contact,name,position,starts_at,ends_at,status"},
+    {"oncall",
+     "remove",
+     "oncall-remove",
+     {ARG("id", KIND_INTEGER, 0)},
+     OUTPUT_SUMMARY,
+     NULL},
+    {NULL, NULL, NULL, {{NULL, KIND_TEXT, 0, false}}, OUTPUT_SUMMARY, NULL},
+};
+
+const struct request_map *request_find(const char *group, const char *verb)
+{
+    for (const struct request_map *map = request_maps; map->group != NULL; map++) {
+        if (strcmp(map->group, group) == 0 && verb != NULL &&
+            strcmp(map->verb, verb) == 0) {
+            return map;
+        }
+    }
+    return NULL;
+}
+
+/* Reads a file of at most FILE_MAX_BYTES into a new string, only its first line when
+ * first_line is set. Returns NULL after printing why. */
+static char *read_file(const char *label, const char *path, bool first_line)
+{
+    FILE *file = fopen(path, "r");
+    char *text = NULL;
+    size_t len;
+
+    if (file == NULL) {
+        admin_error("cannot read %s file %s: %s", label, path, strerror(errno));
+        return NULL;
+    }
+    text = malloc(FILE_MAX_BYTES + 1);
+    if (text == NULL) {
+        admin_error("out of memory");
+        fclose(file);
+        return NULL;
+    }
+    len = fread(text, 1, FILE_MAX_BYTES + 1, file);
+    fclose(file);
+    if (len > FILE_MAX_BYTES) {
+        admin_error("%s file %s is larger than %d bytes", label, path, FILE_MAX_BYTES);
+        free(text);
+        return NULL;
+    }
+    text[len] = '\0';
+    if (first_line) {
+        text[strcspn(text, "\r\n")] = '\0';
+    }
+    return text;
+}
+
+/* Splits "a, b,c" into ["a","b","c"], leaving out empty items. */
+static json_t *split_list(const char *text)
+{
+    json_t *list = json_array();
+
+    while (list != NULL && *text != '\0') {
+        size_t len = strcspn(text, ",");
+        size_t start = 0;
+        size_t end = len;
+
+        while (start < end && text[start] == ' ') {
+            start++;
+        }
+        while (end > start && text[end - 1] == ' ') {
+            end--;
+        }
+        if (end > start) {
+            json_array_append_new(list, json_stringn(text + start, end - start));
+        }
+        text += len + (text[len] == ',');
+    }
+    return list;
+}
+
+/* Returns the JSON value of one field, or NULL when the command line leaves it out.
+ * Sets *failed after printing why a value could not be read. */
+static json_t *field_value(const struct request_field *field,
+                           const struct admin_args *args, bool *failed)
+{
+    const char *text =
+        field->from_arg ? (field->source < args->nargs ? args->arg[field->source] : NULL)
+                        : args->opt[field->source];
+    char *contents;
+    char *end;
+    long long number;
+    json_t *value;
+
+    *failed = false;
+    if (field->kind == KIND_ALLOW) {
+        return args->opt[OPT_ALLOW] || args->opt[OPT_DENY]
+                   ? json_boolean(args->opt[OPT_ALLOW] != NULL)
+                   : NULL;
+    }
+    if (text == NULL) {
+        return NULL;
+    }
+    switch (field->kind) {
+    case KIND_INTEGER:
+        errno = 0;
+        number = strtoll(text, &end, 10);
+        return *end == '\0' && end != text && errno == 0 ? json_integer(number)
+                                                         : json_string(text);
+    case KIND_FLAG:
+        return json_true();
+    case KIND_LIST:
+        return split_list(text);
+    case KIND_FILE:
+    case KIND_FIRST_LINE:
+        contents = read_file(field->name, text, field->kind == KIND_FIRST_LINE);
+        *failed = contents == NULL;
+        value = contents ? json_string(contents) : NULL;
+        free(contents);
+        if (contents != NULL && value == NULL) {
+            admin_error("%s file %s is not UTF-8 text", field->name, text);
+            *failed = true;
+        }
+        return value;
+    default:
+        return json_string(text);
+    }
+}
+
+int request_build(const struct request_map *map, const struct admin_args *args,
+                  json_t **out)
+{
+    json_t *request = json_pack("{s:s}", "op", map->op);
+    bool failed;
+
+    for (size_t i = 0; request != NULL && i < REQUEST_MAX_FIELDS && map->fields[i].name;
+         i++) {
+        json_t *value = field_value(&map->fields[i], args, &failed);
+
+        if (failed) {
+            json_decref(request);
+            return ADMIN_EXIT_FAILURE;
+        }
+        if (value != NULL) {
+            json_object_set_new(request, map->fields[i].name, value);
+        }
+    }
+    if (request == NULL) {
+        admin_error("out of memory");
+        return ADMIN_EXIT_FAILURE;
+    }
+    *out = request;
+    return ADMIN_EXIT_OK;
+}
+
+/* Writes a result value as text: strings as they are, arrays joined with ",", null as
+ * `missing`. */
+static void format_value(json_t *value, const char *missing, char *out, size_t size)
+{
+    size_t used = 0;
+    size_t i;
+    json_t *item;
+
+    out[0] = '\0';
+    if (value == NULL || json_is_null(value)) {
+        snprintf(out, size, "%s", missing);
+    } else if (json_is_string(value)) {
+        snprintf(out, size, "%s", json_string_value(value));
+    } else if (json_is_integer(value)) {
+        snprintf(out, size, "%lld", (long long)json_integer_value(value));
+    } else if (json_is_boolean(value)) {
+        snprintf(out, size, "%s", json_is_true(value) ? "yes" : "no");
+    } else if (json_is_array(value)) {
+        json_array_foreach(value, i, item)
+        {
+            char part[512];
+
+            format_value(item, "", part, sizeof(part));
+            used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s%s",
+                                     i ? "," : "", part);
+        }
+    } else {
+        char *text = json_dumps(value, JSON_COMPACT);
+
+        snprintf(out, size, "%s", text ? text : "");
+        free(text);
+    }
+}
+
+/* Counts UTF-8 code points, which is the column width for the text IACTN stores. */
+static int display_width(const char *s)
+{
+    int width = 0;
+
+    for (; *s; s++) {
+        width += ((unsigned char)*s & 0xC0) != 0x80;
+    }
+    return width;
+}
+
+/* Writes a value in PostgreSQL's COPY text escaping, so a row stays one line. */
+static void print_tsv_value(const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '\t':
+            fputs("\\t", stdout);
+            break;
+        case '\n':
+            fputs("\\n", stdout);
+            break;
+        case '\r':
+            fputs("\\r", stdout);
+            break;
+        case '\\':
+            fputs("\\\\", stdout);
+            break;
+        default:
+            putchar(*s);
+        }
+    }
+}
+
+#define MAX_COLUMNS 16
+
+/* Prints one table cell, padded to `width` plus two spaces unless it is the last. */
+static void print_cell(const char *text, int width, bool last)
+{
+    fputs(text, stdout);
+    if (!last) {
+        printf("%*s", width - display_width(text) + 2, "");
+    }
+}
+
+/* Reads the comma-separated column names into names; returns how many. */
+static int read_columns(const char *columns, char names[MAX_COLUMNS][32])
+{
+    int count = 0;
+
+    for (const char *p = columns; *p != '\0' && count < MAX_COLUMNS; count++) {
+        size_t len = strcspn(p, ",");
+
+        snprintf(names[count], sizeof(names[count]), "%.*s", (int)len, p);
+        p += len + (p[len] == ',');
+    }
+    return count;
+}
+
+/* Prints the rows as a table with a header line, or as TSV without one, like the
+ * database listings of iactn-admin. */
+static void print_rows(json_t *rows, const char *columns, bool tsv)
+{
+    char names[MAX_COLUMNS][32];
+    int widths[MAX_COLUMNS];
+    char cell[1024];
+    int count = read_columns(columns, names);
+    size_t r;
+    json_t *row;
+
+    for (int c = 0; c < count; c++) {
+        widths[c] = display_width(names[c]);
+    }
+    json_array_foreach(rows, r, row)
+    {
+        for (int c = 0; c < count; c++) {
+            format_value(json_object_get(row, names[c]), "-", cell, sizeof(cell));
+            if (display_width(cell) > widths[c]) {
+                widths[c] = display_width(cell);
+            }
+        }
+    }
+    for (int c = 0; !tsv && c < count; c++) {
+        print_cell(names[c], widths[c], c + 1 == count);
+    }
+    if (!tsv) {
+        putchar('\n');
+    }
+    json_array_foreach(rows, r, row)
+    {
+        for (int c = 0; c < count; c++) {
+            format_value(json_object_get(row, names[c]), tsv ? "" : "-", cell,
+                         sizeof(cell));
+            if (!tsv) {
+                print_cell(cell, widths[c], c + 1 == count);
+                continue;
+            }
+            if (c > 0) {
+                putchar('\t');
+            }
+            print_tsv_value(cell);
+        }
+        putchar('\n');
+    }
+}
+
+int request_print(const struct request_map *map, json_t *result, bool tsv)
+{
+    const char *summary = json_string_value(json_object_get(result, "summary"));
+    json_t *warnings = json_object_get(result, "warnings");
+    char id[128];
+    size_t i;
+    json_t *warning;
+
+    switch (map->output) {
+    case OUTPUT_TABLE:
+        print_rows(result, map->columns, tsv);
+        break;
+    case OUTPUT_ID:
+        if (!json_is_true(json_object_get(result, "changed")) && summary != NULL) {
+            admin_note("%s", summary);
+        }
+        format_value(json_object_get(result, "id"), "", id, sizeof(id));
+        printf("%s\n", id);
+        break;
+    case OUTPUT_SUMMARY:
+        printf("%s\n", summary != NULL ? summary : "done");
+        break;
+    }
+    json_array_foreach(warnings, i, warning)
+    {
+        admin_warn("%s", json_string_value(warning));
+    }
+    return ADMIN_EXIT_OK;
+}
+
+int request_report_error(const struct request_map *map, const char *code,
+                         const char *message)
+{
+    char text[1024];
+    char quoted[64];
+    char option[64];
+
+    snprintf(text, sizeof(text), "%s", message);
+    /* "\"time_zone\"" reads better as "--time-zone" on a command line. */
+    for (size_t i = 0; map != NULL && i < REQUEST_MAX_FIELDS && map->fields[i].name;
+         i++) {
+        const struct request_field *field = &map->fields[i];
+        char *at;
+
+        snprintf(quoted, sizeof(quoted), "\"%s\"", field->name);
+        if (field->from_arg || field->kind == KIND_ALLOW ||
+            (at = strstr(text, quoted)) == NULL) {
+            continue;
+        }
+        snprintf(option, sizeof(option), "--%s", args_option_name(field->source));
+        if (strlen(text) - strlen(quoted) + strlen(option) < sizeof(text)) {
+            memmove(at + strlen(option), at + strlen(quoted),
+                    strlen(at + strlen(quoted)) + 1);
+            memcpy(at, option, strlen(option));
+        }
+    }
+    admin_error("%s", text);
+    return code != NULL && (strcmp(code, ADMINOP_INVALID_REQUEST) == 0 ||
+                            strcmp(code, ADMINOP_UNKNOWN_OP) == 0)
+               ? ADMIN_EXIT_USAGE
+               : ADMIN_EXIT_FAILURE;
+}
+
+int request_run_local(struct admin_ctx *ctx, const char *group, const char *verb,
+                      const struct admin_args *args)
+{
+    const struct request_map *map = request_find(group, verb);
+    const struct adminop_actor actor = {NULL, NULL, NULL};
+    struct adminop_error err;
+    json_t *request = NULL;
+    json_t *result;
+    int rc;
+
+    rc = request_build(map, args, &request);
+    if (rc != ADMIN_EXIT_OK) {
+        return rc;
+    }
+    if (admin_db_open(ctx) != 0) {
+        json_decref(request);
+        return ADMIN_EXIT_FAILURE;
+    }
+    result = adminop_run(ctx->conn, &actor, request, &err);
+    json_decref(request);
+    if (result == NULL) {
+        return request_report_error(map, err.code, err.message);
+    }
+    rc = request_print(map, result, ctx->tsv);
+    json_decref(result);
+    return rc;
+}
