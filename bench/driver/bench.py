@@ -12,10 +12,13 @@ import time
 
 import loadgen
 import policy_scale
+import callgrind
 import scenarios
 from stack import BenchStack
 
 SCENARIOS = ("throughput", "latency", "archive", "storm", "policy")
+# Run only when named in --only: the broker runs under valgrind for several minutes.
+OPTIONAL_SCENARIOS = ("profile",)
 
 # Figures per run; --quick keeps every pairing but shortens and repeats less.
 SETTINGS = {
@@ -93,6 +96,12 @@ def table_rows(results):
         rows.append((f"4 storm, {st['connects']} connects", "connects/s vs bare",
                      fmt(st["iactn"]["connects_per_s"]), fmt(st["bare"]["connects_per_s"]),
                      fmt(r, 2), goal_text(r >= 0.9 if r else None) + " (>=0.90)"))
+    for label, pr in results.get("profile", {}).items():
+        for key, figure in (("acl_on_check_per_check", "instructions per ACL check"),
+                            ("rules_allow_per_alert", "instructions in rules_allow per alert"),
+                            ("message_on_message_per_alert",
+                             "instructions per message event")):
+            rows.append((f"6 callgrind, {label} policy", figure, fmt(pr[key]), "-", "-", "-"))
     po = results.get("policy")
     if po:
         rows.append(("5 policy scale", "broker CPU s per reload, large vs small",
@@ -141,7 +150,7 @@ def main():
         help="where to write the JSON results")
     args = parser.parse_args()
     wanted = args.only.split(",")
-    unknown = set(wanted) - set(SCENARIOS)
+    unknown = set(wanted) - set(SCENARIOS) - set(OPTIONAL_SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     settings = SETTINGS["quick" if args.quick else "full"]
@@ -160,6 +169,8 @@ def main():
         if "policy" in wanted:
             small = results.get("throughput", {}).get("mixed", {}).get("iactn")
             results["policy"] = policy_scale.policy_scale(stack, settings, small)
+        if "profile" in wanted:
+            results["profile"] = callgrind.profile(stack, settings)
     document = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
