@@ -17,7 +17,7 @@ import scenarios
 from stack import BenchStack
 
 SCENARIOS = ("throughput", "latency", "archive", "storm", "policy")
-# Run only when named in --only: the broker runs under valgrind for several minutes.
+# Run only when named in --only, because the broker then runs under valgrind.
 OPTIONAL_SCENARIOS = ("profile",)
 
 # Figures per run; --quick keeps every pairing but shortens and repeats less.
@@ -51,7 +51,9 @@ def fmt(value, digits=0):
 
 
 def goal_text(met):
-    return "-" if met is None else ("met" if met else "NOT met")
+    if met is None:
+        return "-"
+    return "met" if met else "NOT met"
 
 
 def table_rows(results):

@@ -1,8 +1,8 @@
 """Optional scenario "profile": runs the broker with the plugin under valgrind's
-callgrind while a fixed workload of alerts with mixed recipients goes through it,
-once with the small default policy and once with 10,000 extra topic_acl rows, and
-reports the instructions the plugin's functions executed per alert and per
-delivery check."""
+callgrind while a fixed workload of alerts with mixed recipients goes through it.
+It runs once with the small default policy and once with 10,000 extra topic_acl
+rows, and reports the instructions the plugin's functions executed per alert and
+per ACL check."""
 
 import os
 import re
@@ -14,7 +14,9 @@ import policy_scale
 import scenarios
 
 ALERTS = 1000
-RATE = 100  # alerts/s; the broker runs about 50 times slower under callgrind
+# alerts/s: an estimate of what the broker sustains under callgrind, which slows it
+# down many times over
+RATE = 100
 
 # Functions of iactn_plugin.so and iactn_common whose inclusive cost is reported.
 FUNCTIONS = ["acl_on_check", "stamp_permits", "rules_allow", "topic_expand",

@@ -10,8 +10,8 @@ import scenarios
 CERTS_PER_STATE = 500
 ACL_ROWS = 10000
 
-# One agency-system principal and certificate per row; fingerprints are made up, as
-# nobody connects with these certificates: they only make the snapshot large.
+# One agency-system principal and certificate per row. The fingerprints are made up
+# because no client connects with these certificates, which only make the snapshot large.
 CERTS_SQL = """
 INSERT INTO principals (id, state_code, agency_id, role)
 SELECT lower(s.code) || '-bench-system-' || n, s.code, lower(s.code) || '-bench',
@@ -25,8 +25,8 @@ FROM principals p WHERE p.id LIKE '%%-bench-system-%%';
 
 # Rows above the default priority (100), so every check walks them before reaching
 # the default rows. None of them matches an alert topic, so they change no outcome
-# of the benchmark's publishes and subscriptions; most are per state, as an
-# administrator's narrowing rows would be, and the rest name a role for every state.
+# of the benchmark's publishes and subscriptions. Most are per state, as an
+# administrator's narrowing rows would be. The rest name a role for every state.
 ACL_SQL = """
 INSERT INTO topic_acl (state_code, role, access, pattern, allow, priority, note)
 SELECT CASE WHEN n %% 40 = 0 THEN NULL ELSE s.code END,

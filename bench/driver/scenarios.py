@@ -1,4 +1,4 @@
-"""The benchmark scenarios. Each returns a dict of results for latest.json; every
+"""The benchmark scenarios. Each returns a dict of results for latest.json. Every
 figure is the median of several runs and is paired with a baseline measured in the
 same invocation."""
 
