@@ -108,6 +108,37 @@ static const char *quoted_error(const char *message, char *buf, size_t size)
 }
 
 /*
+ * Turns synchronous_commit on for the session when the server's setting is off. A
+ * message is acknowledged to the broker as soon as its commit returns, so the commit
+ * must survive a crash of the server. Stronger settings (remote_write, on,
+ * remote_apply) and local are left alone. Returns 0, or -1 if a statement fails.
+ */
+static int require_durable_commit(struct archive *archive)
+{
+    static atomic_int warned;
+    PGresult *result = PQexec(archive->conn, "SHOW synchronous_commit");
+    int off = PQresultStatus(result) == PGRES_TUPLES_OK &&
+              strcmp(PQgetvalue(result, 0, 0), "off") == 0;
+    int rc = PQresultStatus(result) == PGRES_TUPLES_OK ? 0 : -1;
+
+    PQclear(result);
+    if (rc != 0 || !off) {
+        return rc;
+    }
+    result = PQexec(archive->conn, "SET synchronous_commit TO on");
+    rc = PQresultStatus(result) == PGRES_COMMAND_OK ? 0 : -1;
+    PQclear(result);
+    if (rc == 0 && !atomic_exchange(&warned, 1)) {
+        log_msg(
+            LOG_LEVEL_WARNING,
+            "msg=\"the server runs with synchronous_commit off; the bridge turns it on "
+            "for its own sessions, because it acknowledges each message once its "
+            "commit returns\"");
+    }
+    return rc;
+}
+
+/*
  * Opens a connection. Defaults placed before the connection string let it override
  * them: a connection timeout, and TCP keepalives so that a dead server is noticed in
  * about a minute rather than after the kernel's two hours.
@@ -130,7 +161,8 @@ static int open_connection(struct archive *archive, char *err, size_t err_size)
         log_quote(err, err_size, "out of memory");
         return -1;
     }
-    if (PQstatus(archive->conn) != CONNECTION_OK) {
+    if (PQstatus(archive->conn) != CONNECTION_OK ||
+        require_durable_commit(archive) != 0) {
         quoted_error(PQerrorMessage(archive->conn), err, err_size);
         PQfinish(archive->conn);
         archive->conn = NULL;

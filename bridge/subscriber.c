@@ -6,12 +6,14 @@
  * network loop writes it only after the callback has returned.
  *
  * So the bridge marks the client threaded, runs the library's loop
- * (mosquitto_loop_forever) on its network thread, and commits each alert inside the
- * callback. An alert is then never acknowledged before it is in the database. A crash
+ * (mosquitto_loop_forever) on its network thread, and commits each message inside the
+ * callback. A message is then never acknowledged before it is in the database. A crash
  * in between leaves it unacknowledged in the persistent session, and the broker
- * delivers it again. This was checked with kill -9 on Debian 12's libmosquitto 2.0.11.
- * It is library behaviour, not a documented promise, so a crash test must keep
- * checking it.
+ * delivers it again. It is library behaviour, not a documented promise, so
+ * tests/integration/test_bridge_crash.py keeps checking it on Debian 12's libmosquitto
+ * 2.0.11: it kills the bridge while every connection holds an alert in its callback,
+ * waiting for a stopped database, and finds all alerts archived after the restart.
+ * With the client not marked threaded, the same test loses one alert per connection.
  *
  * The thread is ours rather than mosquitto_loop_start()'s because
  * mosquitto_loop_forever() returns for good after some errors (a failed TLS handshake,
