@@ -14,6 +14,8 @@ static const char overview[] =
     "    iactn-alert [OPTIONS] watch [--topic FILTER ...] [--ack received]\n"
     "    iactn-alert [OPTIONS] status ID [--timeout SECONDS]\n"
     "    iactn-alert [OPTIONS] import-cap FILE.xml [--publish]\n"
+    "    iactn-alert [OPTIONS] directory [STATE]\n"
+    "    iactn-alert [OPTIONS] oncall STATE\n"
     "    iactn-alert help [COMMAND]        (or: iactn-alert COMMAND --help)\n"
     "\n"
     "DESCRIPTION\n"
@@ -31,6 +33,8 @@ static const char overview[] =
     "    watch       print the alerts you receive, optionally acknowledging them\n"
     "    status      print the acknowledgements of one of your alerts as they arrive\n"
     "    import-cap  convert an OASIS CAP 1.2 alert to IACTN JSON, and publish it\n"
+    "    directory   print the directory: agencies, contacts and who is on call\n"
+    "    oncall      print who to call now in a state, for the state and each agency\n"
     "\n"
     "CONNECTION OPTIONS (every command except import-cap without --publish)\n"
     "    --host HOST         broker host (default 127.0.0.1)\n"
@@ -350,6 +354,64 @@ static const char import_cap_page[] =
     "    iactn-alert import-cap alert.xml > alert.json\n"
     "    iactn-alert import-cap alert.xml --category explosives --publish\n";
 
+static const char directory_page[] =
+    "NAME\n"
+    "    iactn-alert directory - print the directory of focal points\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    iactn-alert directory [STATE] [--timeout SECONDS] [--json]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Reads the retained directory entries that iactn-bridge keeps on\n"
+    "    iactn/directory/{STATE}/{agency}, for STATE or for every member state, and\n"
+    "    prints per state who is on call for the whole state, then per agency who is\n"
+    "    on call for it (primary and backup, until when) and its contacts: name,\n"
+    "    function, phones, e-mail, languages and time zone. Only principals of\n"
+    "    member states may read the directory.\n"
+    "    The entries arrive right after the subscription; the command prints them\n"
+    "    once none has arrived for 0.7 s.\n"
+    "\n"
+    "OPTIONS\n"
+    "    --timeout SECONDS   the most it waits, the connection included (default 10)\n"
+    "    --json              print each entry as its JSON document, one per line: an\n"
+    "                        agency entry has \"agency\", \"state\", \"contacts\",\n"
+    "                        \"on_call_now\" and \"updated\"; a state's own entry\n"
+    "                        (topic iactn/directory/{STATE}/_state) has \"state\",\n"
+    "                        \"agencies\", \"on_call_now\" and \"updated\"\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 printed, 1 subscription refused or no entry for STATE, 2 usage error,\n"
+    "    3 connection failure.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    iactn-alert directory CO\n"
+    "    iactn-alert directory --json\n";
+
+static const char oncall_page[] =
+    "NAME\n"
+    "    iactn-alert oncall - print who to call now in a state\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    iactn-alert oncall STATE [--timeout SECONDS] [--json]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Reads the directory entries of STATE, like directory, and prints one line\n"
+    "    per position (primary, backup) for the whole state and for each of its\n"
+    "    agencies: the person on call now, with phones, e-mail, languages, time\n"
+    "    zone and the end of the shift, or \"nobody on call\". iactn-bridge updates\n"
+    "    the entries when a shift starts or ends.\n"
+    "\n"
+    "OPTIONS\n"
+    "    --timeout SECONDS   the most it waits, the connection included (default 10)\n"
+    "    --json              print the state's entries as JSON, as directory does\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 printed, 1 subscription refused or no entry for STATE, 2 usage error,\n"
+    "    3 connection failure.\n"
+    "\n"
+    "EXAMPLE\n"
+    "    iactn-alert oncall MX\n";
+
 static const struct {
     const char *command;
     const char *page;
@@ -357,6 +419,8 @@ static const struct {
     {"publish", publish_page}, {"update", update_page}, {"cancel", cancel_page},
     {"ack", ack_page},         {"watch", watch_page},   {"status", status_page},
     {"import-cap", import_cap_page},
+    {"directory", directory_page},
+    {"oncall", oncall_page},
 };
 
 int help_print(FILE *out, const char *command)

@@ -25,6 +25,8 @@ enum command {
     CMD_WATCH,
     CMD_STATUS,
     CMD_IMPORT_CAP,
+    CMD_DIRECTORY,
+    CMD_ONCALL,
     CMD_COUNT
 };
 
@@ -83,6 +85,9 @@ struct tool_options {
     long count;   /* 0: no limit */
     long timeout; /* seconds, 0: no limit */
     const char *auto_ack; /* watch --ack STATUS, or NULL */
+
+    /* directory, oncall: the state whose entries to print, NULL for every state */
+    const char *directory_state;
 };
 
 /* The identity a connecting command works under, from the certificate and options. */

@@ -7,6 +7,7 @@
 #include "capimport.h"
 #include "compose.h"
 #include "config.h"
+#include "directory.h"
 #include "help.h"
 #include "iactn_alert.h"
 #include "lang.h"
@@ -122,13 +123,16 @@ struct command_spec {
     int takes_id;   /* the first argument is an alert id */
     int file_args;  /* how many file arguments may follow: 0 or 1 */
     int needs_file; /* the file argument is required */
+    int state_arg;  /* a state code follows: 0 no, 1 optional, 2 required */
 };
 
 static const struct command_spec commands[] = {
-    {"publish", CMD_PUBLISH, 0, 1, 0}, {"update", CMD_UPDATE, 1, 1, 0},
-    {"cancel", CMD_CANCEL, 1, 1, 0},   {"ack", CMD_ACK, 1, 0, 0},
-    {"watch", CMD_WATCH, 0, 0, 0},     {"status", CMD_STATUS, 1, 0, 0},
-    {"import-cap", CMD_IMPORT_CAP, 0, 1, 1},
+    {"publish", CMD_PUBLISH, 0, 1, 0, 0}, {"update", CMD_UPDATE, 1, 1, 0, 0},
+    {"cancel", CMD_CANCEL, 1, 1, 0, 0},   {"ack", CMD_ACK, 1, 0, 0, 0},
+    {"watch", CMD_WATCH, 0, 0, 0, 0},     {"status", CMD_STATUS, 1, 0, 0, 0},
+    {"import-cap", CMD_IMPORT_CAP, 0, 1, 1, 0},
+    {"directory", CMD_DIRECTORY, 0, 0, 0, 1},
+    {"oncall", CMD_ONCALL, 0, 0, 0, 2},
 };
 
 #define ALERT_WRITERS (CMD_BIT(CMD_PUBLISH) | CMD_BIT(CMD_UPDATE) | CMD_BIT(CMD_CANCEL))
@@ -154,7 +158,8 @@ static const struct {
     {OPT_EXPIRES_IN, ALERT_WRITERS | CMD_BIT(CMD_IMPORT_CAP)},
     {OPT_TOPIC, CMD_BIT(CMD_WATCH)},
     {OPT_COUNT, CMD_BIT(CMD_WATCH) | CMD_BIT(CMD_STATUS)},
-    {OPT_TIMEOUT, CMD_BIT(CMD_WATCH) | CMD_BIT(CMD_STATUS)},
+    {OPT_TIMEOUT, CMD_BIT(CMD_WATCH) | CMD_BIT(CMD_STATUS) | CMD_BIT(CMD_DIRECTORY) |
+                      CMD_BIT(CMD_ONCALL)},
     {OPT_NOTE, CMD_BIT(CMD_ACK)},
     {OPT_ACK, CMD_BIT(CMD_WATCH)},
     {OPT_PUBLISH, CMD_BIT(CMD_IMPORT_CAP)},
@@ -652,8 +657,8 @@ static int read_command(int argc, char **argv, struct tool_options *options)
     int next = optind + 1;
 
     if (optind >= argc) {
-        return usage_error("missing command: publish, update, cancel, ack, watch, status "
-                           "or import-cap",
+        return usage_error("missing command: publish, update, cancel, ack, watch, status, "
+                           "import-cap, directory or oncall",
                            NULL);
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -663,7 +668,7 @@ static int read_command(int argc, char **argv, struct tool_options *options)
     }
     if (spec == NULL) {
         return usage_error("unknown command (expected publish, update, cancel, ack, "
-                           "watch, status or import-cap)",
+                           "watch, status, import-cap, directory or oncall)",
                            argv[optind]);
     }
     options->command = spec->command;
@@ -676,6 +681,18 @@ static int read_command(int argc, char **argv, struct tool_options *options)
         if (check_alert_id(options->alert_id) != 0) {
             return EXIT_USAGE;
         }
+    }
+    if (spec->state_arg > 0 && next < argc) {
+        static char state[3];
+
+        if (read_state("STATE", argv[next++], state) != 0) {
+            return EXIT_USAGE;
+        }
+        options->directory_state = state;
+    }
+    if (spec->state_arg == 2 && options->directory_state == NULL) {
+        return usage_error("missing state code (such as CO) after the command",
+                           spec->name);
     }
     if (spec->file_args > 0 && next < argc) {
         options->file = argv[next++];
@@ -731,6 +748,9 @@ static int run(struct tool_options *options)
         return status_run(options, &identity);
     case CMD_IMPORT_CAP:
         return capimport_run(options, &identity);
+    case CMD_DIRECTORY:
+    case CMD_ONCALL:
+        return directory_run(options, &identity);
     default:
         return EXIT_USAGE;
     }
