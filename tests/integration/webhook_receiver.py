@@ -14,11 +14,15 @@ Runs under Debian's /usr/bin/python3, like harness.py.
 import hashlib
 import hmac
 import http.server
+import itertools
+import json
 import os
 import signal
 import ssl
 import threading
 import time
+
+import paho.mqtt.client as mqtt
 
 import harness
 
@@ -238,6 +242,43 @@ class Bridge:
         with open(self.log_path, "rb") as handle:
             handle.seek(offset)
             return sum(1 for line in handle if text.encode() in line)
+
+
+_burst_numbers = itertools.count(1)
+
+
+def publish_burst(stack, alerts, topic="iactn/alerts/CO/imminent-threat",
+                  principal="co-dni-liaison", timeout=120):
+    """Publish the alert dicts at QoS 1 as fast as the broker takes them (paho keeps as
+    many unacknowledged as the broker's receive maximum allows) and return the PUBACK
+    reason codes, one per alert in no particular order."""
+    codes = []
+    finished = threading.Event()
+
+    def on_puback(_mid, code):
+        codes.append(code)
+        if len(codes) == len(alerts):
+            finished.set()
+
+    client = harness._PahoClient(client_id=f"{principal}-burst-{next(_burst_numbers)}",
+                                 protocol=mqtt.MQTTv5, on_puback=on_puback)
+    context = ssl.create_default_context(cafile=stack.ca_file)
+    context.load_cert_chain(*stack.cert(principal))
+    client.tls_set_context(context)
+    client.max_inflight_messages_set(20)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", stack.mqtt_port, keepalive=60)
+    client.loop_start()
+    try:
+        for alert in alerts:
+            client.publish(topic, json.dumps(alert), qos=1)
+        if not finished.wait(timeout):
+            raise harness.HarnessError(f"burst: {len(codes)} of {len(alerts)} PUBACKs "
+                                       f"within {timeout} s")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return codes
 
 
 def add_endpoint(stack, agency, url, secret, topic_filter=None):
