@@ -222,6 +222,35 @@ class RemoteAdminTest(harness.StackTestCase):
                              "--agency", "co-dni", expect=USAGE)
         self.assertIn("network CA", result.stderr)
 
+    # Webhook endpoints --------------------------------------------------------------
+
+    def write_secret(self):
+        path = self.stack.path("endpoint-secret")
+        with open(path, "w") as handle:
+            handle.write("s3cret-for-the-webhook-test\n")
+        return path
+
+    def test_endpoint_added_and_disabled_remotely(self):
+        secret = self.write_secret()
+        endpoint = self.remote("co-dni-admin", "endpoint", "add", "co-dni",
+                               "https://hooks.example/iactn", "--secret-file",
+                               secret).stdout.strip()
+        rows = self.stack.query("SELECT active, secret FROM endpoints WHERE id = %s",
+                                (endpoint,))
+        self.assertEqual(rows, [(True, "s3cret-for-the-webhook-test")])
+        self.remote("co-dni-admin", "endpoint", "disable", endpoint)
+        rows = self.stack.query("SELECT active FROM endpoints WHERE id = %s", (endpoint,))
+        self.assertEqual(rows, [(False,)])
+        audit = self.stack.query("SELECT detail FROM audit_log WHERE actor = 'co-dni-admin' "
+                                 "AND action = 'endpoint-add' AND object = %s", (endpoint,))
+        self.assertEqual(len(audit), 1)
+        self.assertNotIn("secret", audit[0][0]["after"])
+
+    def test_other_state_endpoint_refused(self):
+        self.assertForbiddenAndAudited(
+            "co-dni-admin", "endpoint-add", "endpoint", "add", "mx-cni",
+            "https://hooks.example/mx", "--secret-file", self.write_secret())
+
     # Sharing groups -----------------------------------------------------------------
 
     def test_remote_group_in_rule_and_distribution(self):
