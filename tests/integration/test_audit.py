@@ -20,7 +20,8 @@ class AuditTest(harness.StackTestCase):
             "SELECT actor, detail FROM audit_log WHERE action = %s AND object = %s"
             " AND at >= coalesce(%s::timestamptz, '-infinity') ORDER BY id DESC LIMIT 1",
             (action, object_name, since), timeout=ROW_TIMEOUT_S)
-        self.assertEqual(len(rows), 1, f"no audit row action={action} object={object_name}")
+        self.assertEqual(len(rows), 1,
+                         f"no audit row action={action} object={object_name}")
         return rows[0]
 
     def now(self):

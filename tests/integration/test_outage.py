@@ -46,7 +46,8 @@ class OutageTest(harness.StackTestCase):
                 break
             time.sleep(0.1)
         self.assertGreaterEqual(restored, failed, "the policy link was not restored")
-        loaded = self.stack.wait_for_log(r"policy loaded reason=change", since, timeout=10)
+        loaded = self.stack.wait_for_log(r"policy loaded reason=change", since,
+                                         timeout=10)
         self.assertIsNotNone(loaded, "no policy was loaded after the database returned")
 
     def publish_and_deliver(self, liaison, mexico, brazil, what):
@@ -80,7 +81,8 @@ class OutageTest(harness.StackTestCase):
         time.sleep(2)
 
         self.stack.start_postgres()
-        client = self.stack.connect_eventually("co-dni-liaison", timeout=RECONNECT_TIMEOUT_S)
+        client = self.stack.connect_eventually("co-dni-liaison",
+                                               timeout=RECONNECT_TIMEOUT_S)
         self.assertTrue(client.is_connected())
         self.wait_for_policy_link(mark)
 

@@ -21,7 +21,8 @@ CANADA_RULES = [
 def too_large_alert():
     """Return an otherwise valid alert of more than 64 KiB."""
     text = "x" * 16384
-    return harness.make_alert(description={"en": text, "es": text, "pt": text, "fr": text})
+    return harness.make_alert(description={language: text
+                                           for language in ("en", "es", "pt", "fr")})
 
 
 def with_latin1_byte():
@@ -33,7 +34,8 @@ def with_latin1_byte():
 # (name, publishing liaison, category, payload, expected reason). The payload is a
 # dict sent as JSON, or bytes sent as they are.
 PAYLOAD_CASES = [
-    ("invalid JSON", "co-dni-liaison", "attack", b'{"id": "4d3c", "sent":', "invalid_json"),
+    ("invalid JSON", "co-dni-liaison", "attack", b'{"id": "4d3c", "sent":',
+     "invalid_json"),
     ("invalid UTF-8", "co-dni-liaison", "imminent-threat", with_latin1_byte(),
      "invalid_utf8"),
     ("over 64 KiB", "co-dni-liaison", "imminent-threat", too_large_alert(), "too_large"),
@@ -124,15 +126,15 @@ class PayloadReasonsTest(harness.StackTestCase):
         pattern = (rf"publish rejected principal={principal} topic={re.escape(topic)} "
                    rf"reason={reason} ")
         self.assertIsNotNone(self.stack.wait_for_log(pattern, mark),
-                             f"{what}: no log line 'publish rejected ... reason={reason}'")
+                             f"{what}: no line 'publish rejected ... reason={reason}'")
 
     def assertNothingDelivered(self, rejected_ids):
         """Publish one control alert that every watcher receives, and assert that none
         of the rejected alerts (ids mapped to case names) came before it: a delivery of
         a rejected alert would have."""
         control = harness.make_alert(category="attack")
-        self.assertAccepted(self.liaison("co-dni-liaison").publish("iactn/alerts/CO/attack",
-                                                                   control))
+        liaison = self.liaison("co-dni-liaison")
+        self.assertAccepted(liaison.publish("iactn/alerts/CO/attack", control))
         for principal, watcher in self.watchers.items():
             with self.subTest(watcher=principal):
                 ids = []
@@ -148,8 +150,8 @@ class PayloadReasonsTest(harness.StackTestCase):
     def publish_original(self, **fields):
         """Publish a Colombian alert; return its id."""
         alert = harness.make_alert(category="travel", **fields)
-        self.assertAccepted(self.liaison("co-dni-liaison").publish("iactn/alerts/CO/travel",
-                                                                   alert))
+        liaison = self.liaison("co-dni-liaison")
+        self.assertAccepted(liaison.publish("iactn/alerts/CO/travel", alert))
         return alert["id"]
 
     # alert payloads -----------------------------------------------------------------
@@ -202,8 +204,9 @@ class PayloadReasonsTest(harness.StackTestCase):
             with self.subTest(msg_type=msg_type):
                 follow_up = harness.make_alert(category="travel", msg_type=msg_type,
                                                references=[original])
-                self.assertRejectedFor("mx-cni-liaison", "iactn/alerts/MX/travel", follow_up,
-                                       "not_original_sender", f"Mexican {msg_type}")
+                self.assertRejectedFor("mx-cni-liaison", "iactn/alerts/MX/travel",
+                                       follow_up, "not_original_sender",
+                                       f"Mexican {msg_type}")
                 rejected[follow_up["id"]] = f"Mexican {msg_type}"
         self.assertNothingDelivered(rejected)
 
@@ -217,8 +220,8 @@ class PayloadReasonsTest(harness.StackTestCase):
     def test_alert_id_of_other_state_rejected(self):
         original = self.publish_original()
         copy = harness.make_alert(category="travel", id=original)
-        self.assertRejectedFor("mx-cni-liaison", "iactn/alerts/MX/travel", copy, "id_taken",
-                               "Mexican alert reusing a Colombian id")
+        self.assertRejectedFor("mx-cni-liaison", "iactn/alerts/MX/travel", copy,
+                               "id_taken", "Mexican alert reusing a Colombian id")
 
     # acknowledgements ---------------------------------------------------------------
 
@@ -231,7 +234,8 @@ class PayloadReasonsTest(harness.StackTestCase):
         code, _ = self.publish("mx-cni-liaison", "iactn/acks/CO/MX", self.ack(original))
         self.assertAccepted(code, "acknowledgement by a recipient")
         received = origin.collect(5, count=1)
-        self.assertEqual(len(received), 1, "the origin did not receive the acknowledgement")
+        self.assertEqual(len(received), 1,
+                         "the origin did not receive the acknowledgement")
         stamped = received[0].json()
         self.assertEqual(stamped["alert_id"], original)
         self.assertEqual(stamped["iactn"]["sender"]["principal"], "mx-cni-liaison")
@@ -254,11 +258,13 @@ class PayloadReasonsTest(harness.StackTestCase):
         for what, principal, topic, payload, reason in cases:
             with self.subTest(case=what):
                 self.assertRejectedFor(principal, topic, payload, reason, what)
-        self.assertEqual(origin.collect(1), [], "a rejected acknowledgement was delivered")
+        self.assertEqual(origin.collect(1), [],
+                         "a rejected acknowledgement was delivered")
 
     def test_ack_for_other_state_denied(self):
         original = self.publish_original(distribution={"states": ["MX", "BR"]})
-        code, mark = self.publish("mx-cni-liaison", "iactn/acks/CO/BR", self.ack(original))
+        code, mark = self.publish("mx-cni-liaison", "iactn/acks/CO/BR",
+                                  self.ack(original))
         self.assertNotAuthorized(code, "acknowledgement in Brazil's name")
         self.assertIsNotNone(
             self.stack.wait_for_log(r"publish denied principal=mx-cni-liaison "

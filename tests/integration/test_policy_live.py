@@ -47,7 +47,8 @@ class LivePolicyTest(harness.StackTestCase):
         publisher = self.stack.connect("mx-cni-liaison")
         self.load = harness.Load(
             publisher, "iactn/alerts/MX/attack",
-            lambda: harness.make_alert(category="attack", distribution={"states": ["CA"]}),
+            lambda: harness.make_alert(category="attack",
+                                       distribution={"states": ["CA"]}),
             LOAD_RATE).start()
         time.sleep(0.5)
 
@@ -158,7 +159,8 @@ class LivePolicyTest(harness.StackTestCase):
         # Colombia's first rules of its own replace the network default for it.
         rule = ("INSERT INTO sharing_rules (origin_state, category_pattern, target_state,"
                 " allow, note) VALUES ('CO', %s, %s, %s, 'live test')")
-        committed = self.commit((rule, ("*", None, True)), (rule, ("travel", "BR", False)))
+        committed = self.commit((rule, ("*", None, True)),
+                                (rule, ("travel", "BR", False)))
         self.assertLive(committed, self.wait_until(brazil_excluded, "deny rule"),
                         "sharing deny")
 

@@ -36,7 +36,8 @@ class RevocationTest(harness.StackTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.stack.admin("agency", "add", "pe-dircote", "--state", "PE", "--name", "DIRCOTE")
+        cls.stack.admin("agency", "add", "pe-dircote", "--state", "PE",
+                        "--name", "DIRCOTE")
         cls.stack.admin("agency", "add", "uy-dnii", "--state", "UY", "--name", "DNII")
 
     # helpers ------------------------------------------------------------------------
@@ -58,7 +59,8 @@ class RevocationTest(harness.StackTestCase):
         liaison = self.stack.connect("co-dni-liaison")
         ids = []
         for _ in range(count):
-            alert = harness.make_alert(category="wanted-person", distribution=distribution)
+            alert = harness.make_alert(category="wanted-person",
+                                       distribution=distribution)
             self.assertAccepted(liaison.publish("iactn/alerts/CO/wanted-person", alert))
             ids.append(alert["id"])
         liaison.close()
@@ -76,17 +78,19 @@ class RevocationTest(harness.StackTestCase):
         self.assertFalse(client.is_connected(), "the live client kept its connection")
         self.assertLess(delay, KICK_BOUND_S, f"disconnected only after {delay:.2f} s")
         line = self.stack.wait_for_log(
-            rf"client disconnected client_id={client.client_id} .*reason={reason}", log_mark)
+            rf"client disconnected client_id={client.client_id} .*reason={reason}",
+            log_mark)
         self.assertIsNotNone(line, f"no disconnect log line with reason={reason}")
 
     def assertRejected(self, name, client_id, reason, log_mark):
         """Assert that the plugin rejects `name` at connect, with a CONNACK error code
         and a log line naming the reason. Returns the rejected client."""
         client = self.stack.client(name, client_id=client_id)
-        self.assertFalse(client.connect(clean_start=False, session_expiry=SESSION_EXPIRY_S),
-                         f"{client_id} was let in again")
-        self.assertIsNotNone(client.connect_reason,
-                             f"no CONNACK: the TLS handshake failed ({client.disconnect_reason})")
+        accepted = client.connect(clean_start=False, session_expiry=SESSION_EXPIRY_S)
+        self.assertFalse(accepted, f"{client_id} was let in again")
+        self.assertIsNotNone(
+            client.connect_reason,
+            f"no CONNACK: the TLS handshake failed ({client.disconnect_reason})")
         self.assertGreaterEqual(client.connect_reason, 0x80)
         line = self.stack.wait_for_log(
             rf"connect refused client_id={client_id} .*reason={reason}", log_mark)
@@ -185,7 +189,8 @@ class RevocationTest(harness.StackTestCase):
             liaison = self.stack.connect("co-dni-liaison")
             alert = harness.make_alert(category="wanted-person",
                                        distribution={"states": ["UY"]})
-            self.assertNotAuthorized(liaison.publish("iactn/alerts/CO/wanted-person", alert))
+            self.assertNotAuthorized(
+                liaison.publish("iactn/alerts/CO/wanted-person", alert))
         finally:
             self.stack.admin("state", "resume", "UY")
 
@@ -214,7 +219,8 @@ class RevocationTest(harness.StackTestCase):
         delay = time.time() - expiry
         self.assertFalse(client.is_connected(), "still connected 5 s after notAfter")
         self.assertGreater(delay, 0, "disconnected before the certificate expired")
-        self.assertLess(delay, EXPIRY_BOUND_S, f"disconnected {delay:.2f} s after notAfter")
+        self.assertLess(delay, EXPIRY_BOUND_S,
+                        f"disconnected {delay:.2f} s after notAfter")
         self.assertIsNotNone(
             self.stack.wait_for_log(r"client disconnected client_id=co-dni-brief-session "
                                     r".*reason=certificate_expired", mark),
