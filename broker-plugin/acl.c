@@ -23,30 +23,40 @@ static bool rules_allow(const struct iactn_policy *p, const struct iactn_princip
                         long *rule_id)
 {
     struct iactn_topic_vars vars = {pr->state, pr->agency, pr->id};
-    const struct iactn_rule_list *rules = policy_acl_rules(p, pr->role, pr->state);
-    char pattern[TOPIC_MAX + 1];
+    const struct iactn_acl_list *rules = policy_acl_rules(p, access, pr->role, pr->state);
+    size_t topic_literal =
+        mode == MODE_MATCH_TOPIC ? strlen(topic) : policy_literal_prefix(topic);
+    char expanded[TOPIC_MAX + 1];
 
     *rule_id = 0;
     for (size_t i = 0; i < rules->n; i++) {
-        const struct iactn_acl_rule *r = rules->items[i];
+        const struct iactn_acl_entry *e = &rules->entries[i];
+        size_t common = e->literal_len < topic_literal ? e->literal_len : topic_literal;
+        const char *pattern = e->pattern;
 
-        if (r->access != access ||
-            topic_expand(r->pattern, &vars, pattern, sizeof(pattern)) != 0) {
+        /* both literal prefixes start every topic they match, so they must agree */
+        if (strncmp(pattern, topic, common) != 0) {
             continue;
+        }
+        if (e->needs_expand) {
+            if (topic_expand(pattern, &vars, expanded, sizeof(expanded)) != 0) {
+                continue;
+            }
+            pattern = expanded;
         }
         if (mode == MODE_MATCH_TOPIC) {
             if (topic_matches(pattern, topic)) {
-                *rule_id = r->id;
-                return r->allow;
+                *rule_id = e->rule->id;
+                return e->rule->allow;
             }
             continue;
         }
         if (!topic_filters_intersect(pattern, topic)) {
             continue;
         }
-        if (!r->allow || topic_filter_covers(pattern, topic)) {
-            *rule_id = r->id;
-            return r->allow;
+        if (!e->rule->allow || topic_filter_covers(pattern, topic)) {
+            *rule_id = e->rule->id;
+            return e->rule->allow;
         }
     }
     return false;

@@ -34,6 +34,21 @@ static int reject(const char *principal, const char *topic, const char *reason,
     return MOSQ_ERR_ACL_DENIED;
 }
 
+/* Stamps a parsed payload. When the client sent no "iactn" or "sender" member, the
+ * client's own bytes follow the stamp, which saves serialising the document again. */
+static void *stamp_payload(const struct mosquitto_evt_message *ed, json_t *parsed,
+                           const struct iactn_principal *sender,
+                           const struct iactn_recipients *recipients,
+                           const struct timespec *now, size_t *len)
+{
+    if (json_object_size(parsed) > 0 && json_object_get(parsed, "iactn") == NULL &&
+        json_object_get(parsed, "sender") == NULL) {
+        return stamp_write_original(ed->payload, ed->payloadlen, sender, recipients, now,
+                                    mosquitto_malloc, len);
+    }
+    return stamp_write(parsed, sender, recipients, now, mosquitto_malloc, len);
+}
+
 /* Returns true when the client set a user property whose name starts with "iactn-":
  * those names are the broker's own. */
 static bool has_reserved_property(const mosquitto_property *props)
@@ -201,7 +216,7 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
         return reject(sender->id, ed->topic, reason, detail);
     }
     clock_gettime(CLOCK_REALTIME, &now);
-    stamped = stamp_write(alert, sender, &out, &now, mosquitto_malloc, &len);
+    stamped = stamp_payload(ed, alert, sender, &out, &now, &len);
     if (stamped == NULL) {
         json_decref(alert);
         return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");
@@ -269,7 +284,7 @@ static int handle_ack(struct mosquitto_evt_message *ed, const struct iactn_princ
                       "only states that received an alert may acknowledge it");
     }
     clock_gettime(CLOCK_REALTIME, &now);
-    stamped = stamp_write(ack, sender, NULL, &now, mosquitto_malloc, &len);
+    stamped = stamp_payload(ed, ack, sender, NULL, &now, &len);
     json_decref(ack);
     if (stamped == NULL) {
         return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");
@@ -296,7 +311,7 @@ static int handle_admin_request(struct mosquitto_evt_message *ed,
         return reject(sender->id, ed->topic, aerr.reason, aerr.message);
     }
     clock_gettime(CLOCK_REALTIME, &now);
-    stamped = stamp_write(request, sender, NULL, &now, mosquitto_malloc, &len);
+    stamped = stamp_payload(ed, request, sender, NULL, &now, &len);
     json_decref(request);
     if (stamped == NULL) {
         return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");

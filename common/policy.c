@@ -389,16 +389,79 @@ static int fill_list(struct iactn_rule_list *list, const void *array, size_t n, 
     return 0;
 }
 
-struct acl_key {
-    int role;
-    const char *state;
-};
-
-static bool keep_acl(const void *item, const void *arg)
+size_t policy_literal_prefix(const char *filter)
 {
-    const struct acl_key *key = arg;
+    size_t n = strcspn(filter, "+#{");
 
-    return acl_rule_reaches(item, key->role, key->state);
+    if (filter[n] == '#' && n > 0 && filter[n - 1] == '/') {
+        n--;
+    }
+    return n;
+}
+
+/* Writes pattern with every {state} replaced by state into a new string. Returns NULL
+ * when the pattern needs a state and state is empty, or memory runs out. */
+static char *expand_state(const char *pattern, const char *state)
+{
+    size_t n = strlen(pattern);
+    char *out = malloc(n + 1);
+    char *w = out;
+
+    if (out == NULL) {
+        return NULL;
+    }
+    for (const char *r = pattern; *r;) {
+        if (strncmp(r, "{state}", 7) == 0) {
+            if (state[0] == '\0') {
+                free(out);
+                return NULL;
+            }
+            *w++ = state[0];
+            *w++ = state[1];
+            r += 7;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+static int fill_acl_list(struct iactn_acl_list *list, const struct iactn_policy *p,
+                         enum iactn_access access, int role, const char *state)
+{
+    list->entries = calloc(p->n_acl + 1, sizeof(*list->entries));
+    if (list->entries == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < p->n_acl; i++) {
+        const struct iactn_acl_rule *r = &p->acl[i];
+        struct iactn_acl_entry *e = &list->entries[list->n];
+
+        if (r->access != access || !acl_rule_reaches(r, role, state)) {
+            continue;
+        }
+        e->pattern = expand_state(r->pattern, state);
+        if (e->pattern == NULL) {
+            if (state[0] == '\0') {
+                continue; /* a {state} row never applies to a network principal */
+            }
+            return -1;
+        }
+        e->rule = r;
+        e->literal_len = policy_literal_prefix(e->pattern);
+        e->needs_expand = strchr(e->pattern, '{') != NULL;
+        list->n++;
+    }
+    return 0;
+}
+
+static void free_acl_list(struct iactn_acl_list *list)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        free(list->entries[i].pattern);
+    }
+    free(list->entries);
 }
 
 static bool keep_sharing(const void *item, const void *arg)
@@ -417,17 +480,17 @@ static int build_indexes(struct iactn_policy *p)
     }
     codes[p->n_known][0] = '\0';
     slots = p->n_known + 1;
-    p->acl_by_role_state = calloc(ROLE_COUNT * slots, sizeof(*p->acl_by_role_state));
+    p->acl_index = calloc(2 * ROLE_COUNT * slots, sizeof(*p->acl_index));
     p->rules_by_origin = calloc(slots, sizeof(*p->rules_by_origin));
-    if (p->acl_by_role_state == NULL || p->rules_by_origin == NULL) {
+    if (p->acl_index == NULL || p->rules_by_origin == NULL) {
         return -1;
     }
     for (size_t k = 0; k < slots; k++) {
-        for (int role = 0; role < ROLE_COUNT; role++) {
-            struct acl_key key = {role, codes[k]};
+        for (int list = 0; list < 2 * ROLE_COUNT; list++) {
+            enum iactn_access access = list < ROLE_COUNT ? ACCESS_PUBLISH : ACCESS_SUBSCRIBE;
 
-            if (fill_list(&p->acl_by_role_state[role * slots + k], p->acl, p->n_acl,
-                          sizeof(*p->acl), keep_acl, &key) != 0) {
+            if (fill_acl_list(&p->acl_index[list * slots + k], p, access, list % ROLE_COUNT,
+                              codes[k]) != 0) {
                 return -1;
             }
         }
@@ -448,17 +511,19 @@ static size_t compact_index(const struct iactn_policy *p, const char *state)
                                              : p->n_known;
 }
 
-static const struct iactn_rule_list empty_list = {NULL, 0};
+static const struct iactn_acl_list empty_acl_list = {NULL, 0};
 
-const struct iactn_rule_list *policy_acl_rules(const struct iactn_policy *p,
-                                               enum iactn_role role, const char *state)
+const struct iactn_acl_list *policy_acl_rules(const struct iactn_policy *p,
+                                              enum iactn_access access, enum iactn_role role,
+                                              const char *state)
 {
     size_t k = compact_index(p, state);
+    size_t list = (size_t)access * ROLE_COUNT + (size_t)role;
 
     if (role < 0 || role >= ROLE_COUNT || (state[0] && k == p->n_known)) {
-        return &empty_list;
+        return &empty_acl_list;
     }
-    return &p->acl_by_role_state[role * (p->n_known + 1) + k];
+    return &p->acl_index[list * (p->n_known + 1) + k];
 }
 
 const struct iactn_rule_list *policy_sharing_rules(const struct iactn_policy *p,
@@ -573,13 +638,13 @@ void policy_free(struct iactn_policy *p)
         free(p->rules[i].category);
         free(p->rules[i].target_group);
     }
-    for (size_t k = 0; p->acl_by_role_state && k < ROLE_COUNT * (p->n_known + 1); k++) {
-        free(p->acl_by_role_state[k].items);
+    for (size_t k = 0; p->acl_index && k < 2 * ROLE_COUNT * (p->n_known + 1); k++) {
+        free_acl_list(&p->acl_index[k]);
     }
     for (size_t k = 0; p->rules_by_origin && k <= p->n_known; k++) {
         free(p->rules_by_origin[k].items);
     }
-    free(p->acl_by_role_state);
+    free(p->acl_index);
     free(p->rules_by_origin);
     free(p->categories);
     free(p->agencies);

@@ -88,6 +88,21 @@ struct iactn_rule_list {
     size_t n;
 };
 
+/* A topic_acl row prepared for one role and state: {state} already replaced, and the
+ * literal prefix (up to the first wildcard or placeholder) measured, so that most rows
+ * are ruled out by one string comparison. */
+struct iactn_acl_entry {
+    const struct iactn_acl_rule *rule;
+    char *pattern;
+    size_t literal_len;
+    bool needs_expand; /* still contains {agency} or {principal} */
+};
+
+struct iactn_acl_list {
+    struct iactn_acl_entry *entries;
+    size_t n;
+};
+
 struct iactn_policy {
     struct iactn_state_set active_states; /* participating and not suspended */
     struct iactn_state_set known_states;
@@ -112,7 +127,7 @@ struct iactn_policy {
      * compact index n_known stands for network-wide principals. */
     short state_index[POLICY_STATE_SLOTS];
     size_t n_known;
-    struct iactn_rule_list *acl_by_role_state; /* [role * (n_known + 1) + compact] */
+    struct iactn_acl_list *acl_index; /* [(access * ROLE_COUNT + role) * (n_known + 1) + compact] */
     struct iactn_rule_list *rules_by_origin;   /* [compact]; [n_known]: network rows */
 };
 
@@ -134,11 +149,17 @@ struct iactn_policy *policy_load(PGconn *conn, char *err, size_t err_size);
 
 void policy_free(struct iactn_policy *policy);
 
-/* Returns the topic_acl rows that can apply to a principal of this role and state
- * (empty string for network-wide principals), highest priority first. The list
- * belongs to the policy. */
-const struct iactn_rule_list *policy_acl_rules(const struct iactn_policy *p,
-                                               enum iactn_role role, const char *state);
+/* Returns the topic_acl rows of one access that can apply to a principal of this role
+ * and state (empty string for network-wide principals), highest priority first. The
+ * list belongs to the policy. */
+const struct iactn_acl_list *policy_acl_rules(const struct iactn_policy *p,
+                                              enum iactn_access access, enum iactn_role role,
+                                              const char *state);
+
+/* Returns the length of the part of a topic filter before its first wildcard or
+ * placeholder, less a '/' that precedes a final '#' (which also matches the parent
+ * level). Every topic the filter matches starts with that part. */
+size_t policy_literal_prefix(const char *filter);
 
 /* Returns the sharing rules written for origin, or the network-wide ones when origin
  * has none of its own, in table order. The list belongs to the policy. */

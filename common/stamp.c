@@ -48,6 +48,59 @@ static json_t *sender_json(const struct iactn_principal *p)
     return sender;
 }
 
+/* Builds the stamp object alone: {"iactn":{...}} as compact text owned by the caller. */
+static char *stamp_text(const struct iactn_principal *sender,
+                        const struct iactn_recipients *recipients,
+                        const struct timespec *received)
+{
+    char when[32];
+    json_t *stamp;
+    char *text;
+
+    stamp_format_time(received, when, sizeof(when));
+    if (recipients) {
+        stamp = json_pack("{s:{s:o,s:o,s:s}}", "iactn", "recipients",
+                          recipients_json(recipients), "sender", sender_json(sender),
+                          "received", when);
+    } else {
+        stamp = json_pack("{s:{s:o,s:s}}", "iactn", "sender", sender_json(sender), "received",
+                          when);
+    }
+    text = stamp ? json_dumps(stamp, JSON_COMPACT) : NULL;
+    json_decref(stamp);
+    return text;
+}
+
+void *stamp_write_original(const void *original, size_t original_len,
+                           const struct iactn_principal *sender,
+                           const struct iactn_recipients *recipients,
+                           const struct timespec *received, void *(*alloc)(size_t),
+                           size_t *len)
+{
+    const char *brace = memchr(original, '{', original_len);
+    char *stamp = stamp_text(sender, recipients, received);
+    size_t stamp_len, rest_len;
+    char *buffer = NULL;
+
+    if (stamp == NULL || brace == NULL) {
+        goto out;
+    }
+    /* "{"iactn":{...}}" loses its closing brace and takes the original's members */
+    stamp_len = strlen(stamp) - 1;
+    rest_len = original_len - (size_t)(brace + 1 - (const char *)original);
+    *len = stamp_len + 1 + rest_len;
+    buffer = alloc(*len);
+    if (buffer) {
+        memcpy(buffer, stamp, stamp_len);
+        buffer[stamp_len] = ',';
+        memcpy(buffer + stamp_len + 1, brace + 1, rest_len);
+    }
+
+out:
+    free(stamp);
+    return buffer;
+}
+
 void *stamp_write(json_t *alert, const struct iactn_principal *sender,
                   const struct iactn_recipients *recipients, const struct timespec *received,
                   void *(*alloc)(size_t), size_t *len)

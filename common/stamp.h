@@ -27,6 +27,17 @@ void *stamp_write(json_t *alert, const struct iactn_principal *sender,
                   const struct iactn_recipients *recipients, const struct timespec *received,
                   void *(*alloc)(size_t), size_t *len);
 
+/* Writes the same result as stamp_write without serialising the alert again: the stamp
+ * followed by the members of original, the payload's bytes as the client sent them.
+ * Only for a payload that parsed as a JSON object with at least one member and has no
+ * "iactn" or "sender" member; the caller checks that. Returns a buffer from alloc of
+ * *len bytes, or NULL when memory runs out. */
+void *stamp_write_original(const void *original, size_t original_len,
+                           const struct iactn_principal *sender,
+                           const struct iactn_recipients *recipients,
+                           const struct timespec *received, void *(*alloc)(size_t),
+                           size_t *len);
+
 /* Decides from a stamped payload whether a principal of state (2 letters) and agency
  * (NULL for none) may receive it. Returns STAMP_INVALID when the payload does not start
  * with a well-formed stamp, which callers must treat as a denial. Reads at most the

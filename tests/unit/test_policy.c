@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "policy_fixture.h"
 
 static int setup(void **state)
@@ -19,15 +21,21 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Returns the ids of the rows in list, in order, as digits ("21"). */
-static const char *acl_ids(const struct iactn_rule_list *list, char *out)
+/* Returns the ids of the rows that apply to a role and state, publish rows first, in
+ * order, as digits ("21"). */
+static const char *acl_ids(const struct iactn_policy *p, enum iactn_role role,
+                           const char *state, char *out)
 {
-    size_t i;
+    size_t n = 0;
 
-    for (i = 0; i < list->n && i < 15; i++) {
-        out[i] = (char)('0' + ((const struct iactn_acl_rule *)list->items[i])->id);
+    for (int access = ACCESS_PUBLISH; access <= ACCESS_SUBSCRIBE; access++) {
+        const struct iactn_acl_list *list = policy_acl_rules(p, access, role, state);
+
+        for (size_t i = 0; i < list->n && n < 15; i++) {
+            out[n++] = (char)('0' + list->entries[i].rule->id);
+        }
     }
-    out[i] = '\0';
+    out[n] = '\0';
     return out;
 }
 
@@ -36,9 +44,9 @@ static void acl_rows_by_role_and_state(void **state)
     const struct iactn_policy *p = *state;
     char ids[16];
 
-    assert_string_equal(acl_ids(policy_acl_rules(p, ROLE_LIAISON, "CO"), ids), "14");
-    assert_string_equal(acl_ids(policy_acl_rules(p, ROLE_LIAISON, "MX"), ids), "214");
-    assert_string_equal(acl_ids(policy_acl_rules(p, ROLE_AGENCY_SYSTEM, "BR"), ids), "4");
+    assert_string_equal(acl_ids(p, ROLE_LIAISON, "CO", ids), "14");
+    assert_string_equal(acl_ids(p, ROLE_LIAISON, "MX", ids), "214");
+    assert_string_equal(acl_ids(p, ROLE_AGENCY_SYSTEM, "BR", ids), "4");
 }
 
 static void acl_scope_separates_network_principals(void **state)
@@ -46,17 +54,39 @@ static void acl_scope_separates_network_principals(void **state)
     const struct iactn_policy *p = *state;
     char ids[16];
 
-    assert_string_equal(acl_ids(policy_acl_rules(p, ROLE_ADMIN, ""), ids), "3");
-    assert_string_equal(acl_ids(policy_acl_rules(p, ROLE_ADMIN, "CO"), ids), "4");
-    assert_string_equal(acl_ids(policy_acl_rules(p, ROLE_ARCHIVER, ""), ids), "");
+    assert_string_equal(acl_ids(p, ROLE_ADMIN, "", ids), "3");
+    assert_string_equal(acl_ids(p, ROLE_ADMIN, "CO", ids), "4");
+    assert_string_equal(acl_ids(p, ROLE_ARCHIVER, "", ids), "");
 }
 
 static void acl_unknown_state_gets_nothing(void **state)
 {
     const struct iactn_policy *p = *state;
 
-    assert_int_equal(policy_acl_rules(p, ROLE_LIAISON, "ZZ")->n, 0);
-    assert_int_equal(policy_acl_rules(p, ROLE_ANY, "CO")->n, 0);
+    assert_int_equal(policy_acl_rules(p, ACCESS_PUBLISH, ROLE_LIAISON, "ZZ")->n, 0);
+    assert_int_equal(policy_acl_rules(p, ACCESS_PUBLISH, ROLE_ANY, "CO")->n, 0);
+}
+
+static void acl_entries_prepared_for_state(void **state)
+{
+    const struct iactn_policy *p = *state;
+    const struct iactn_acl_list *co = policy_acl_rules(p, ACCESS_PUBLISH, ROLE_LIAISON, "CO");
+
+    assert_int_equal(co->n, 1);
+    assert_string_equal(co->entries[0].pattern, "iactn/alerts/CO/+");
+    assert_int_equal(co->entries[0].literal_len, strlen("iactn/alerts/CO/"));
+    assert_false(co->entries[0].needs_expand);
+}
+
+static void literal_prefix_stops_at_wildcards(void **state)
+{
+    (void)state;
+    assert_int_equal(policy_literal_prefix("iactn/alerts/#"), strlen("iactn/alerts"));
+    assert_int_equal(policy_literal_prefix("iactn/status/{principal}"),
+                     strlen("iactn/status/"));
+    assert_int_equal(policy_literal_prefix("#"), 0);
+    assert_int_equal(policy_literal_prefix("+/x"), 0);
+    assert_int_equal(policy_literal_prefix("a/b"), 3);
 }
 
 static void sharing_rules_of_origin_or_network(void **state)
@@ -93,6 +123,8 @@ int main(void)
         cmocka_unit_test(acl_rows_by_role_and_state),
         cmocka_unit_test(acl_scope_separates_network_principals),
         cmocka_unit_test(acl_unknown_state_gets_nothing),
+        cmocka_unit_test(acl_entries_prepared_for_state),
+        cmocka_unit_test(literal_prefix_stops_at_wildcards),
         cmocka_unit_test(sharing_rules_of_origin_or_network),
         cmocka_unit_test(lookups_find_entries),
     };

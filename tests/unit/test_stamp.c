@@ -127,6 +127,40 @@ static void malformed_stamps_are_invalid(void **state)
     free(out);
 }
 
+static void original_bytes_follow_stamp(void **state)
+{
+    const struct iactn_policy *p = *state;
+    const char original[] = " {\"id\": \"x\",\n \"headline\": {\"es\": \"caf\u00e9\"}}";
+    json_t *alert = json_loads(original, 0, NULL);
+    struct iactn_recipients r = {0};
+    struct timespec when = {1796485200, 0};
+    size_t fast_len, slow_len;
+    char *fast, *slow;
+    json_t *a, *b;
+
+    state_set_add(&r.states, "MX");
+    fast = stamp_write_original(original, strlen(original),
+                                policy_find_principal(p, "co-dni-liaison"), &r, &when,
+                                malloc, &fast_len);
+    slow = stamp_write(alert, policy_find_principal(p, "co-dni-liaison"), &r, &when, malloc,
+                       &slow_len);
+    assert_non_null(fast);
+    assert_non_null(slow);
+    a = json_loadb(fast, fast_len, JSON_REJECT_DUPLICATES, NULL);
+    b = json_loadb(slow, slow_len, 0, NULL);
+    assert_non_null(a);
+    assert_true(json_equal(a, b));
+    assert_int_equal(stamp_permits(fast, fast_len, "MX", "mx-cni"), STAMP_ALLOW);
+    assert_int_equal(stamp_permits(fast, fast_len, "BR", "br-pf"), STAMP_DENY);
+    /* the client's own bytes, white space included, are kept after the stamp */
+    assert_non_null(strstr(fast, "\"id\": \"x\",\n \"headline\""));
+    json_decref(a);
+    json_decref(b);
+    json_decref(alert);
+    free(fast);
+    free(slow);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +168,7 @@ int main(void)
         cmocka_unit_test(permits_recipient_states_only),
         cmocka_unit_test(agency_list_restricts_delivery),
         cmocka_unit_test(malformed_stamps_are_invalid),
+        cmocka_unit_test(original_bytes_follow_stamp),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
