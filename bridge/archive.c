@@ -30,7 +30,7 @@ struct archive {
 
 /* One statement, so one transaction: the alert and, only if it is new, its deliveries
  * to the endpoints $16. Nothing is inserted unless $17, the routing version of the
- * endpoints in memory, is still current (the first column tells). */
+ * endpoints in memory, is still current (the first column reports whether it is). */
 static const char insert_sql[] =
     "WITH routing AS (SELECT version = $17::bigint AS current FROM webhook_routing), "
     "inserted AS ("
@@ -286,7 +286,8 @@ static enum archive_result check_existing(struct archive *archive,
     return ARCHIVE_DUPLICATE;
 }
 
-/* Reads the counts of the insert statement, and tells the hook about deliveries. */
+/* Reads the counts of the insert statement, and calls the hook if deliveries were
+ * queued. */
 static int inserted_alert(struct archive *archive, const struct archive_row *row,
                           const PGresult *result)
 {

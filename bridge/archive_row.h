@@ -1,8 +1,8 @@
 /*
  * The archive rows of stamped messages: the columns of the alerts and acks tables,
- * read from the MQTT topic and from the JSON the broker delivered, with the broker's
- * "iactn" stamp (recipients for alerts, verified sender, time received) as its first
- * member.
+ * read from the MQTT topic and from the JSON the broker delivered. That JSON starts
+ * with the broker's "iactn" stamp: the verified sender, the time received and, for
+ * alerts, the recipients.
  */
 #ifndef IACTN_ARCHIVE_ROW_H
 #define IACTN_ARCHIVE_ROW_H

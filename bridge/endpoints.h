@@ -26,7 +26,7 @@ struct endpoint_set {
     long long version; /* webhook_routing.version the set was read at */
 };
 
-/* How endpoint_set_load() reads the table. */
+/* Columns that endpoint_set_load() reads. */
 enum endpoint_columns {
     ENDPOINT_ROUTING,      /* id, agency, state and topic filter */
     ENDPOINT_WITH_SECRETS, /* also the URL and the signing secret */

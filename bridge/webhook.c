@@ -367,7 +367,7 @@ static void log_delivered(struct webhook_worker *w, const struct webhook_request
 
     if (health != NULL && health->failures > 0) {
         log_msg(LOG_LEVEL_INFO,
-                "msg=\"webhook endpoint answers with 2xx again\" endpoint=%lld "
+                "msg=\"webhook endpoint responds with 2xx again\" endpoint=%lld "
                 "failed_attempts=%u",
                 request->endpoint_id, health->failures);
         health->failures = 0;
@@ -402,7 +402,7 @@ static void log_failed(struct webhook_worker *w, const struct webhook_request *r
             "msg=\"webhook attempt failed; it will be retried%s\" delivery=%lld "
             "endpoint=%lld attempt=%d error=%s",
             first ? ", and further failures of this endpoint are logged at debug level "
-                    "until it answers with 2xx"
+                    "until it responds with 2xx"
                   : "",
             request->delivery_id, request->endpoint_id, request->attempt, quoted);
 }

@@ -1,7 +1,7 @@
 /*
  * The webhook delivery worker: one thread with its own database connection and a
  * libcurl multi handle. It claims due rows of the deliveries table, POSTs each alert
- * to its endpoint, and records the outcome: delivered on a 2xx answer, otherwise a
+ * to its endpoint, and records the outcome: delivered on a 2xx response, otherwise a
  * retry after a random delay ("full jitter": uniform between 0 and
  * min(backoff_max, backoff_first * 2^(attempt - 1))), and dead after the last
  * attempt.
@@ -58,8 +58,8 @@ void webhook_worker_wake(void *worker);
 /*
  * Waits up to `timeout_seconds` for the thread to end after `stop` was set. On the way
  * out the thread abandons the requests in flight and hands their deliveries back for
- * an immediate new attempt. Returns 0 once the thread ended, or -1 if it is still
- * busy (typically in a database call); the caller must then not free the worker.
+ * an immediate new attempt. Returns 0 once the thread ended. Returns -1 if it is still
+ * busy, typically in a database call, and then the caller must not free the worker.
  */
 int webhook_worker_stop(struct webhook_worker *worker, int timeout_seconds);
 

@@ -10,7 +10,7 @@
 /* Connecting may take at most this long, or the whole timeout if that is shorter. */
 #define CONNECT_TIMEOUT_MS 10000L
 
-/* The answer's body is not used; only its status line counts. */
+/* The response body is not used; only the status code counts. */
 static size_t discard_body(char *data, size_t size, size_t count, void *arg)
 {
     (void)data;

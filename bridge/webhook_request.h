@@ -18,7 +18,7 @@
 struct webhook_request_options {
     const char
         *ca_file;      /* CA bundle for endpoint certificates; NULL: libcurl's default */
-    const char *proxy; /* proxy URL; NULL: none, whatever the environment says */
+    const char *proxy; /* proxy URL; NULL: none, even with https_proxy set */
     long timeout_ms;   /* whole request, connection included */
 };
 
@@ -35,9 +35,9 @@ struct webhook_request {
     struct webhook_request *next;
 };
 
-/* What became of a finished request. */
+/* The outcome of a finished request. */
 struct webhook_result {
-    int delivered;    /* nonzero for a 2xx answer */
+    int delivered;    /* nonzero for a 2xx response */
     long http_status; /* 0 when no response arrived */
     char error[300];  /* why it failed, empty when delivered */
 };

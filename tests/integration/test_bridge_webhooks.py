@@ -1,5 +1,5 @@
 """Webhooks: iactn-bridge POSTs each archived alert, signed, to the endpoints of the
-agencies that may receive it, retries failures with backoff until a 2xx answer, marks
+agencies that may receive it, retries failures with backoff until a 2xx response, marks
 a delivery dead after its last attempt, and never lets one endpoint hold up another.
 The endpoints are served by a local HTTPS receiver with a certificate of the test PKI.
 """

@@ -1,10 +1,11 @@
 """Support for the iactn-bridge tests: an HTTPS webhook receiver on 127.0.0.1, and
-helpers that start bridges with webhook settings and register endpoints.
+helpers that start bridges with their own settings, publish bursts of alerts and
+register endpoints.
 
 The receiver serves with the broker's certificate from the stack's development PKI
 (SAN IP:127.0.0.1), so a bridge trusts it with webhook_ca set to the PKI's ca.crt.
-Each path answers from a script of actions, then with 200:
-    an int       answer with that HTTP status
+Each path responds with the actions of its script in turn, then with 200:
+    an int       respond with that HTTP status
     "hang"       read the request, then send nothing for HANG_SECONDS
 Every request is recorded with its headers and body, including those it hung on.
 
@@ -125,7 +126,7 @@ class WebhookReceiver:
         return f"https://127.0.0.1:{self.port}{path}"
 
     def script(self, path, answers):
-        """Answer the next requests on path with `answers` in order, then with 200."""
+        """Respond to the next requests on path with `answers` in order, then with 200."""
         with self._lock:
             self._scripts[path] = list(answers)
 
@@ -182,7 +183,8 @@ class BurstStack(harness.Stack):
 
 class Bridge:
     """An iactn-bridge process with its own config: deploy/iactn-bridge.conf.in with the
-    stack's values plus extra settings. Its log is log/{client_id}.log."""
+    stack's values and log_level debug, changed by the keyword settings. Its log is
+    log/{client_id}.log."""
 
     def __init__(self, stack, client_id="iactn-bridge-1", **settings):
         settings.setdefault("webhook_ca", stack.ca_file)
@@ -210,7 +212,17 @@ class Bridge:
             text = handle.read()
         for name, value in substitutions.items():
             text = text.replace(name, value)
-        text += "".join(f"\n{name} = {value}" for name, value in settings.items()) + "\n"
+        # A key may appear once: replace the template's line, or append a new one.
+        lines = text.splitlines()
+        for name, value in settings.items():
+            line = f"{name} = {value}"
+            index = next((i for i, old in enumerate(lines)
+                          if old.split("=")[0].strip() == name), None)
+            if index is None:
+                lines.append(line)
+            else:
+                lines[index] = line
+        text = "\n".join(lines) + "\n"
         with open(self.config, "w") as handle:
             handle.write(text)
 
