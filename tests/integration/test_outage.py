@@ -8,6 +8,7 @@ broker keeps running, every alert is accepted, and each reaches its recipients o
 import itertools
 import re
 import time
+import unittest
 
 import harness
 
@@ -89,6 +90,32 @@ class OutageTest(harness.StackTestCase):
         mexico = self.stack.connect("mx-cni-system", subscribe="iactn/alerts/#")
         brazil = self.stack.connect("br-pf-system", subscribe="iactn/alerts/#")
         self.publish_and_deliver(client, mexico, brazil, "after the policy was loaded")
+
+    # Every rejected connection is audited, and the audit queue works without a
+    # policy, but auth.c returns for reason=no_policy before it calls audit_record.
+    @unittest.expectedFailure
+    def test_down_at_start_rejections_audited(self):
+        self.stack.stop_broker()
+        self.stack.stop_postgres()
+        mark = self.stack.log_mark()
+        self.stack.start_broker()
+        client = self.stack.client("mx-cni-system")
+        self.assertFalse(client.connect(), "a client was let in without a policy")
+        self.assertIsNotNone(self.stack.wait_for_log(r"reason=no_policy", mark))
+
+        self.stack.start_postgres()
+        later = self.stack.connect_eventually("mx-cni-system",
+                                              timeout=RECONNECT_TIMEOUT_S)
+        # The audit queue is written in order, so once the accepted connection's row
+        # is in the table, the rejection's row is there too.
+        self.assertTrue(self.stack.wait_for_row(
+            "SELECT 1 FROM audit_log WHERE action = 'connect' AND object = %s",
+            (later.client_id,), timeout=RECONNECT_TIMEOUT_S), "the audit queue is stuck")
+        rows = self.stack.query(
+            "SELECT actor, detail->>'reason' FROM audit_log"
+            " WHERE action = 'connect-refused' AND object = %s", (client.client_id,))
+        self.assertEqual(rows, [("-", "no_policy")],
+                         "the rejection without a policy was not audited")
 
     # down later ---------------------------------------------------------------------
 
