@@ -16,7 +16,7 @@ class ParallelBridgesTest(harness.StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = webhook_receiver.BurstStack()
+        cls.stack = harness.Stack()
         cls.addClassCleanup(cls.stack.close)
         cls.stack.start()
         cls.receiver = webhook_receiver.receiver_for(cls.stack)

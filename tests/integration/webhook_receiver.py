@@ -165,22 +165,6 @@ def receiver_for(stack, port=0):
                            port).start()
 
 
-class BurstStack(harness.Stack):
-    """A Stack whose broker queues any number of messages per client. mosquitto 2.0
-    drops QoS 1 messages beyond max_queued_messages (default 1000) per client, and a
-    shared subscription still hands messages to members that are offline, so a burst
-    larger than that while a bridge is down or busy would lose alerts."""
-
-    def _write_broker_config(self):
-        config = super()._write_broker_config()
-        with open(config) as handle:
-            text = handle.read()
-        if "max_queued_messages" not in text:
-            with open(config, "a") as handle:
-                handle.write("max_queued_messages 0\n")
-        return config
-
-
 class Bridge:
     """An iactn-bridge process with its own config: deploy/iactn-bridge.conf.in with the
     stack's values and log_level debug, changed by the keyword settings. Its log is
