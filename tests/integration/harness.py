@@ -285,6 +285,11 @@ class Client:
         self.paho.on_disconnect = self._on_disconnect
         self.paho.on_message = lambda _c, _u, message: self.messages.put(Message(message))
         self.paho.on_subscribe = self._on_subscribe
+        # Only the network thread may write to the TLS socket, because an OpenSSL
+        # connection written by two threads at once corrupts its records. With this
+        # callback set, paho's publish(), subscribe() and disconnect() queue their
+        # packet and wake the network loop instead of writing from the calling thread.
+        self.paho.on_socket_register_write = lambda _client, _userdata, _sock: None
         self._host, self._port = "127.0.0.1", stack.mqtt_port
 
     def _on_connect(self, _client, _userdata, _flags, reason, _properties=None):
@@ -464,10 +469,15 @@ class Client:
             sock.close()
         self._connected.clear()
 
-    def close(self):
+    def close(self, timeout=2):
         """Disconnect (if connected) and stop the network thread."""
         if self._connected.is_set():
             self.paho.disconnect()
+            # The network thread sends the DISCONNECT; paho then reports the
+            # disconnection, which clears _connected.
+            deadline = time.monotonic() + timeout
+            while self._connected.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
         self._stopping.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(5)

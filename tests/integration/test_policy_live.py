@@ -31,12 +31,15 @@ class LivePolicyTest(harness.StackTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.delays = {}
+        cls.rates = {}
 
     @classmethod
     def tearDownClass(cls):
         for name, delay in sorted(cls.delays.items()):
             sys.stderr.write(f"live policy: {name} took effect {delay * 1000:.0f} ms "
                              f"after the commit\n")
+        for name, rate in sorted(cls.rates.items()):
+            sys.stderr.write(f"live policy: {name} ran under {rate:.0f} alerts/s\n")
         super().tearDownClass()
 
     def setUp(self):
@@ -54,6 +57,7 @@ class LivePolicyTest(harness.StackTestCase):
 
     def tearDown(self):
         rate = self.load.stop()
+        self.rates[self.id().rsplit(".", 1)[-1]] = rate
         codes = dict(self.load.client.ack_counts)
         super().tearDown()
         self.assertGreaterEqual(rate, LOAD_MIN_RATE,
