@@ -192,6 +192,22 @@ int adminop_get_text(struct adminop_ctx *ctx, const char *name, int max_chars,
     return 0;
 }
 
+int adminop_get_nonempty_text(struct adminop_ctx *ctx, const char *name, int max_chars,
+                              const char **out)
+{
+    if (adminop_get_text(ctx, name, max_chars, false, out) != 0) {
+        return -1;
+    }
+    if (*out != NULL && (*out)[0] == '\0') {
+        *out = NULL;
+        return adminop_fail(ctx, ADMINOP_INVALID_REQUEST,
+                            "\"%s\" must have between 1 and %d characters; leave it out "
+                            "for none",
+                            name, max_chars);
+    }
+    return 0;
+}
+
 int adminop_get_bool(struct adminop_ctx *ctx, const char *name, bool fallback, bool *out)
 {
     json_t *value = json_object_get(ctx->request, name);
@@ -361,6 +377,25 @@ json_t *adminop_change_result(bool changed, const char *id_json, const char *fmt
     return result;
 }
 
+void adminop_result_note(json_t *result, const char *key, const char *fmt, ...)
+{
+    json_t *list = json_object_get(result, key);
+    char text[512];
+    va_list ap;
+
+    if (result == NULL) {
+        return;
+    }
+    if (list == NULL) {
+        list = json_array();
+        json_object_set_new(result, key, list);
+    }
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    json_array_append_new(list, json_string(text));
+}
+
 int adminop_agency_state(struct adminop_ctx *ctx, const char *agency, char state[3])
 {
     const char *params[] = {agency};
@@ -457,8 +492,9 @@ int adminop_set_suspended(struct adminop_ctx *ctx, const char *table, const char
         *result = adminop_change_result(true, NULL, "%s %s %s", noun, id,
                                         suspended ? "suspended" : "resumed");
     } else {
-        *result = adminop_change_result(false, NULL, "%s %s is already %s", noun, id,
-                                        suspended ? "suspended" : "active");
+        *result =
+            adminop_change_result(false, NULL, "%s %s is already %s; nothing changed",
+                                  noun, id, suspended ? "suspended" : "active");
     }
     rc = 0;
 out:

@@ -2,7 +2,7 @@
  * Administration operations: changes to the policy and the directory in PostgreSQL,
  * described as JSON requests {"op": "acl-add", ...} and applied in one transaction
  * with their audit rows. iactn-bridge runs them for administrators who send requests
- * over MQTT; iactn-admin runs the directory ones (contact, oncall) directly.
+ * over MQTT; iactn-admin runs them directly on the database for the network operator.
  *
  * Who may do what: a network administrator (an actor without a state) may change
  * everything. A state administrator may change only its own state's rows: topic rules
@@ -51,8 +51,9 @@ struct adminop_error {
  * whose detail has the row "before" and "after". Members of `request` other than
  * "op", the broker's stamp "iactn" and the operation's own fields are an error.
  * Returns the result (a new reference; for lists an array of objects, for changes an
- * object with "changed", "summary" and usually "id"), or NULL with `err` filled after
- * rolling back. Blocks on the database. The connection must be idle and is left idle.
+ * object with "changed", "summary", usually "id", and "notes" and "warnings" arrays of
+ * sentences when there is something to tell), or NULL with `err` filled after rolling
+ * back. Blocks on the database. The connection must be idle and is left idle.
  */
 json_t *adminop_run(PGconn *conn, const struct adminop_actor *actor, json_t *request,
                     struct adminop_error *err);

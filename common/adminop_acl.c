@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NOTE_MAX_CHARS 500
@@ -17,36 +18,77 @@ static const char *const roles_any[] = {
 static const char *const accesses[] = {"publish", "subscribe", NULL};
 static const char *const scopes[] = {"any", "state", "network", NULL};
 
-/* Checks a topic_acl pattern: an MQTT filter of at most 256 bytes without control
- * characters or "$share/", whose only braces are {state}, {agency} and {principal}. */
-static bool pattern_valid(const char *pattern)
+static const char control_characters[] =
+    "control characters such as newline or tab are not allowed";
+
+/* Returns NULL when `pattern` is a valid topic_acl pattern, or the reason it is not. A
+ * pattern is an MQTT topic filter of 1 to 256 bytes without control characters or a
+ * "$share/" prefix, whose only braces are {state}, {agency} and {principal}. */
+static const char *pattern_problem(const char *pattern)
 {
     static const char *const placeholders[] = {"{state}", "{agency}", "{principal}"};
+    static const char bad_brace[] =
+        "the only placeholders are {state}, {agency} and {principal}";
     char plain[PATTERN_MAX + 1];
     size_t used = 0;
 
-    if (strlen(pattern) > PATTERN_MAX || strncmp(pattern, "$share/", 7) == 0) {
-        return false;
+    if (pattern[0] == '\0' || strlen(pattern) > PATTERN_MAX) {
+        return "expected 1 to 256 bytes";
+    }
+    for (const char *p = pattern; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            return control_characters;
+        }
+    }
+    if (strncmp(pattern, "$share/", 7) == 0) {
+        return "rights are checked on the filter after its $share/{group}/ prefix, so a "
+               "pattern never starts with it";
     }
     for (const char *p = pattern; *p != '\0';) {
         size_t skip = 0;
 
-        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '}') {
-            return false;
-        }
         for (size_t i = 0; *p == '{' && i < 3; i++) {
             if (strncmp(p, placeholders[i], strlen(placeholders[i])) == 0) {
                 skip = strlen(placeholders[i]);
             }
         }
-        if (*p == '{' && skip == 0) {
-            return false;
+        if (*p == '}' || (*p == '{' && skip == 0)) {
+            return bad_brace;
         }
         plain[used++] = skip ? 'x' : *p;
         p += skip ? skip : 1;
     }
     plain[used] = '\0';
-    return topic_filter_is_valid(plain);
+    return topic_filter_is_valid(plain)
+               ? NULL
+               : "'+' must be a whole level, and '#' the whole last level";
+}
+
+/* Reads the required "pattern" and checks it, with the reason in the error. */
+static int get_pattern(struct adminop_ctx *ctx, const char **pattern)
+{
+    json_t *value = json_object_get(ctx->request, "pattern");
+    const char *problem;
+
+    *pattern = json_string_value(value);
+    if (value == NULL || json_is_null(value)) {
+        return adminop_fail(ctx, ADMINOP_INVALID_REQUEST,
+                            "the request has no \"pattern\"");
+    }
+    if (*pattern == NULL || strlen(*pattern) != json_string_length(value)) {
+        return adminop_fail(ctx, ADMINOP_INVALID_REQUEST, "\"pattern\" must be a string");
+    }
+    problem = pattern_problem(*pattern);
+    if (problem == control_characters) {
+        /* The value is not echoed: a newline or escape in it would garble the output. */
+        return adminop_fail(ctx, ADMINOP_INVALID_REQUEST, "invalid topic filter: %s",
+                            problem);
+    }
+    if (problem != NULL) {
+        return adminop_fail(ctx, ADMINOP_INVALID_REQUEST,
+                            "invalid topic filter '%.80s': %s", *pattern, problem);
+    }
+    return 0;
 }
 
 /* A state administrator's allow rule may only grant what a network-wide allow rule of
@@ -139,10 +181,10 @@ static int acl_add(struct adminop_ctx *ctx, json_t **result)
     if (adminop_get_id(ctx, "state", ADMINOP_ID_STATE, false, &state) != 0 ||
         adminop_get_choice(ctx, "role", roles_any, true, &role) != 0 ||
         adminop_get_choice(ctx, "access", accesses, true, &access) != 0 ||
-        adminop_get_text(ctx, "pattern", PATTERN_MAX, true, &pattern) != 0 ||
+        get_pattern(ctx, &pattern) != 0 ||
         adminop_get_integer(ctx, "priority", INT32_MIN, INT32_MAX, false, priority) !=
             0 ||
-        adminop_get_text(ctx, "note", NOTE_MAX_CHARS, false, &note) != 0 ||
+        adminop_get_nonempty_text(ctx, "note", NOTE_MAX_CHARS, &note) != 0 ||
         adminop_get_choice(ctx, "scope", scopes, false, &scope) != 0) {
         return -1;
     }
@@ -153,14 +195,6 @@ static int acl_add(struct adminop_ctx *ctx, json_t **result)
     }
     if (adminop_get_bool(ctx, "allow", false, &allow) != 0) {
         return -1;
-    }
-    if (!pattern_valid(pattern)) {
-        return adminop_fail(
-            ctx, ADMINOP_INVALID_REQUEST,
-            "invalid \"pattern\" \"%.80s\": expected an MQTT topic filter "
-            "of at most 256 bytes whose only braces are {state}, "
-            "{agency} and {principal}",
-            pattern);
     }
     state = state != NULL ? state : ctx->own_state;
     scope = scope != NULL ? scope : "any";
@@ -322,6 +356,45 @@ static int rule_target(struct adminop_ctx *ctx, const char **to_state,
     return *to_group != NULL ? check_target_group(ctx, *to_group) : 0;
 }
 
+/* Explains in the result how the origin's own rules now relate to the network-wide
+ * ones: an origin with at least one rule of its own follows only its own rules.
+ * `added` is set when a rule of the origin was just added. Returns 0 or -1. */
+static int explain_origin_rules(struct adminop_ctx *ctx, const char *origin, bool added,
+                                json_t *result)
+{
+    static const char sql[] = "SELECT count(*), count(*) FILTER (WHERE allow) "
+                              "FROM sharing_rules WHERE origin_state = $1";
+    const char *params[] = {origin};
+    PGresult *res = adminop_query(ctx, sql, 1, params);
+    long total;
+    long allows;
+
+    if (res == NULL) {
+        return -1;
+    }
+    total = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    allows = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    if (total == 0) {
+        adminop_result_note(result, "notes",
+                            "origin %s has no rules of its own any more, so the "
+                            "network-wide rules apply to it",
+                            origin);
+    } else if (allows == 0) {
+        adminop_result_note(result, "warnings",
+                            "none of origin %s's own rules allows anything, and the "
+                            "network-wide rules no longer apply to it: its alerts now "
+                            "reach only %s",
+                            origin, origin);
+    } else if (added && total == 1) {
+        adminop_result_note(result, "notes",
+                            "origin %s now follows its own rules only; the network-wide "
+                            "rules no longer apply to it",
+                            origin);
+    }
+    return 0;
+}
+
 static int rule_add(struct adminop_ctx *ctx, json_t **result)
 {
     const char *origin, *category, *to_state, *to_group, *note;
@@ -330,7 +403,7 @@ static int rule_add(struct adminop_ctx *ctx, json_t **result)
     if (rule_origin(ctx, &origin) != 0 ||
         adminop_get_text(ctx, "category", 32, true, &category) != 0 ||
         rule_target(ctx, &to_state, &to_group) != 0 ||
-        adminop_get_text(ctx, "note", NOTE_MAX_CHARS, false, &note) != 0) {
+        adminop_get_nonempty_text(ctx, "note", NOTE_MAX_CHARS, &note) != 0) {
         return -1;
     }
     if (json_object_get(ctx->request, "allow") == NULL) {
@@ -369,14 +442,44 @@ static int rule_add(struct adminop_ctx *ctx, json_t **result)
         .nparams = 6,
         .params = params,
     };
-    return adminop_insert_numbered(ctx, &ins, result);
+    if (adminop_insert_numbered(ctx, &ins, result) != 0) {
+        return -1;
+    }
+    return origin == NULL
+               ? 0
+               : explain_origin_rules(ctx, origin,
+                                      json_is_true(json_object_get(*result, "changed")),
+                                      *result);
 }
 
 static int rule_remove(struct adminop_ctx *ctx, json_t **result)
 {
-    return adminop_delete_numbered(
-        ctx, "sharing_rules", "sharing rule", "rule-remove",
-        "SELECT origin_state FROM sharing_rules WHERE id = $1 FOR UPDATE", result);
+    static const char origin_sql[] =
+        "SELECT coalesce(origin_state, '') FROM sharing_rules WHERE id = $1";
+    char id[21];
+    const char *params[] = {id};
+    char origin[3] = "";
+    PGresult *res;
+
+    if (adminop_get_integer(ctx, "id", 1, INT64_MAX, true, id) != 0) {
+        return -1;
+    }
+    /* A missing rule is reported by adminop_delete_numbered(). */
+    res = adminop_query(ctx, origin_sql, 1, params);
+    if (res == NULL) {
+        return -1;
+    }
+    if (PQntuples(res) == 1) {
+        snprintf(origin, sizeof(origin), "%s", PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    if (adminop_delete_numbered(
+            ctx, "sharing_rules", "sharing rule", "rule-remove",
+            "SELECT origin_state FROM sharing_rules WHERE id = $1 FOR UPDATE",
+            result) != 0) {
+        return -1;
+    }
+    return origin[0] == '\0' ? 0 : explain_origin_rules(ctx, origin, false, *result);
 }
 
 static int rule_list(struct adminop_ctx *ctx, json_t **result)

@@ -142,6 +142,8 @@ static int fill_facts(X509 *cert, struct adminop_cert *out)
         time_text(X509_get0_notAfter(cert), out->not_after) != 0) {
         return -1;
     }
+    out->expired = X509_cmp_current_time(X509_get0_notAfter(cert)) < 0;
+    out->not_yet_valid = X509_cmp_current_time(X509_get0_notBefore(cert)) > 0;
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #ifndef IACTN_ADMINOP_CERT_H
 #define IACTN_ADMINOP_CERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define ADMINOP_CERT_TIME_LEN 20 /* "2026-12-04T15:40:00Z" */
@@ -19,6 +20,8 @@ struct adminop_cert {
     char not_after[ADMINOP_CERT_TIME_LEN + 1];
     char common_name[128]; /* "" when absent or too long */
     char country[3];       /* "" when absent */
+    bool expired;          /* notAfter is in the past */
+    bool not_yet_valid;    /* notBefore is in the future */
 };
 
 /*

@@ -17,6 +17,7 @@
 #define SECRET_MAX_CHARS 256
 #define SECRET_RANDOM_BYTES 32
 #define FILTER_MAX_CHARS 256
+#define ALERT_TOPIC_PREFIX "iactn/alerts/"
 
 static const char endpoint_state_sql[] =
     "SELECT a.state_code FROM endpoints e JOIN agencies a ON a.id = e.agency_id "
@@ -28,8 +29,8 @@ static int group_add(struct adminop_ctx *ctx, json_t **result)
 
     if (adminop_get_id(ctx, "id", ADMINOP_ID_AGENCY, true, &id) != 0 ||
         adminop_get_text(ctx, "name", NAME_MAX_CHARS, true, &name) != 0 ||
-        adminop_get_text(ctx, "description", DESCRIPTION_MAX_CHARS, false,
-                         &description) != 0 ||
+        adminop_get_nonempty_text(ctx, "description", DESCRIPTION_MAX_CHARS,
+                                  &description) != 0 ||
         adminop_get_id(ctx, "owner", ADMINOP_ID_STATE, false, &owner) != 0) {
         return -1;
     }
@@ -157,11 +158,13 @@ static int group_list(struct adminop_ctx *ctx, json_t **result)
     return adminop_query_json(ctx, sql, 0, NULL, result);
 }
 
-/* Checks a webhook URL: https, at most 2,048 bytes, no spaces or control characters. */
+/* Checks a webhook URL: https, a host, at most 2,048 bytes, no spaces or control
+ * characters. The bridge reports anything libcurl still rejects as the delivery's last
+ * error. */
 static bool url_valid(const char *url)
 {
     if (strncmp(url, "https://", 8) != 0 || url[8] == '\0' ||
-        strlen(url) > URL_MAX_CHARS) {
+        strchr("/?#:@", url[8]) != NULL || strlen(url) > URL_MAX_CHARS) {
         return false;
     }
     for (const unsigned char *p = (const unsigned char *)url; *p != '\0'; p++) {
@@ -170,6 +173,14 @@ static bool url_valid(const char *url)
         }
     }
     return true;
+}
+
+/* Checks the filter that selects which alerts an endpoint receives: a topic filter
+ * under iactn/alerts/, without the placeholders of topic rules. */
+static bool alert_filter_valid(const char *filter)
+{
+    return strncmp(filter, ALERT_TOPIC_PREFIX, strlen(ALERT_TOPIC_PREFIX)) == 0 &&
+           strchr(filter, '{') == NULL && topic_filter_is_valid(filter);
 }
 
 /* Copies the secret of the request, or a new random one, into secret. */
@@ -186,9 +197,10 @@ static int endpoint_secret(struct adminop_ctx *ctx, char *secret, size_t size,
     if (requested != NULL) {
         if (strlen(requested) < SECRET_MIN_CHARS) {
             return adminop_fail(ctx, ADMINOP_INVALID_REQUEST,
-                                "\"secret\" must have at least %d characters; leave it "
-                                "out to get a random one",
-                                SECRET_MIN_CHARS);
+                                "\"secret\" must have %d to %d characters, for example "
+                                "from 'openssl rand -hex 32', or be left out to get a "
+                                "random one",
+                                SECRET_MIN_CHARS, SECRET_MAX_CHARS);
         }
         snprintf(secret, size, "%s", requested);
         return 0;
@@ -204,18 +216,11 @@ static int endpoint_secret(struct adminop_ctx *ctx, char *secret, size_t size,
 
 static int endpoint_add(struct adminop_ctx *ctx, json_t **result)
 {
-    /* The secret never goes into the audit row. */
-    static const char sql[] =
-        "INSERT INTO endpoints AS t (agency_id, url, secret, topic_filter) "
-        "VALUES ($1, $2, $3, coalesce($4, 'iactn/alerts/#')) "
-        "RETURNING t.id, to_jsonb(t) - 'secret'";
     const char *agency, *url, *filter;
     char secret[SECRET_MAX_CHARS * 4 + 1];
     char state[3];
     char object[96];
     bool generated;
-    PGresult *res;
-    int rc = -1;
 
     if (adminop_get_id(ctx, "agency", ADMINOP_ID_AGENCY, true, &agency) != 0 ||
         adminop_get_text(ctx, "url", URL_MAX_CHARS, true, &url) != 0 ||
@@ -229,35 +234,44 @@ static int endpoint_add(struct adminop_ctx *ctx, json_t **result)
     }
     if (!url_valid(url)) {
         return adminop_fail(ctx, ADMINOP_INVALID_REQUEST,
-                            "invalid \"url\": expected an https:// URL without spaces, "
-                            "at most %d bytes",
+                            "invalid \"url\": expected https://HOST[:PORT]/PATH without "
+                            "spaces, at most %d bytes",
                             URL_MAX_CHARS);
     }
-    if (filter != NULL && !topic_filter_is_valid(filter)) {
+    if (filter != NULL && !alert_filter_valid(filter)) {
         return adminop_fail(ctx, ADMINOP_INVALID_REQUEST,
                             "invalid \"topic_filter\" \"%.80s\": expected an MQTT topic "
-                            "filter such as iactn/alerts/#",
+                            "filter under " ALERT_TOPIC_PREFIX " without placeholders, "
+                            "such as iactn/alerts/+/bomb-threat or iactn/alerts/CO/#",
                             filter);
     }
     if (endpoint_secret(ctx, secret, sizeof(secret), &generated) != 0) {
         return -1;
     }
 
-    const char *params[] = {agency, url, secret, filter};
-    res = adminop_query(ctx, sql, 4, params);
-    if (res != NULL && PQntuples(res) == 1 &&
-        adminop_audit(ctx, "endpoint-add", PQgetvalue(res, 0, 0), NULL,
-                      PQgetvalue(res, 0, 1)) == 0) {
-        *result = adminop_change_result(true, PQgetvalue(res, 0, 0),
-                                        "added endpoint %s for agency %s",
-                                        PQgetvalue(res, 0, 0), agency);
-        if (*result != NULL && generated) {
-            json_object_set_new(*result, "secret", json_string(secret));
-        }
-        rc = 0;
+    const char *params[] = {agency, url, secret,
+                            filter != NULL ? filter : ALERT_TOPIC_PREFIX "#"};
+    /* The same agency, URL, secret and filter on an active endpoint is the same
+     * endpoint. The secret never goes into the audit row. */
+    const struct adminop_numbered_insert ins = {
+        .table = "endpoints",
+        .noun = "endpoint",
+        .action = "endpoint-add",
+        .find_sql = "SELECT id FROM endpoints WHERE agency_id = $1 AND url = $2 "
+                    "  AND secret = $3 AND topic_filter = $4 AND active "
+                    "ORDER BY id LIMIT 1",
+        .insert_sql = "INSERT INTO endpoints AS t (agency_id, url, secret, topic_filter) "
+                      "VALUES ($1, $2, $3, $4) RETURNING t.id, to_jsonb(t) - 'secret'",
+        .nparams = 4,
+        .params = params,
+    };
+    if (adminop_insert_numbered(ctx, &ins, result) != 0) {
+        return -1;
     }
-    PQclear(res);
-    return rc;
+    if (*result != NULL && generated) {
+        json_object_set_new(*result, "secret", json_string(secret));
+    }
+    return 0;
 }
 
 /* Sets the active flag of the endpoint whose id the request gives. */
@@ -284,7 +298,8 @@ static int set_endpoint_active(struct adminop_ctx *ctx, bool active, json_t **re
         return -1;
     }
     if (PQntuples(res) == 0) {
-        *result = adminop_change_result(false, id, "endpoint %s is already %s", id, verb);
+        *result = adminop_change_result(
+            false, id, "endpoint %s is already %s; nothing changed", id, verb);
         rc = 0;
     } else if (adminop_audit(ctx, active ? "endpoint-enable" : "endpoint-disable", id,
                              PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) == 0) {
@@ -309,10 +324,14 @@ static int endpoint_list(struct adminop_ctx *ctx, json_t **result)
 {
     /* $3 is a state administrator's state, which gets its own endpoints only. */
     static const char sql[] =
-        "SELECT json_agg(json_build_object('id', e.id, 'state', a.state_code, "
-        "    'agency', e.agency_id, 'url', e.url, 'topic_filter', e.topic_filter, "
-        "    'active', CASE WHEN e.active THEN 'yes' ELSE 'no' END) "
-        "    ORDER BY a.state_code, e.agency_id, e.id) "
+        "SELECT json_agg(json_build_object('id', e.id, 'agency', e.agency_id, "
+        "    'state', a.state_code, 'url', e.url, 'topic_filter', e.topic_filter, "
+        "    'active', CASE WHEN e.active THEN 'yes' ELSE 'no' END, "
+        "    'pending', (SELECT count(*) FROM deliveries d "
+        "                WHERE d.endpoint_id = e.id AND d.status = 'pending'), "
+        "    'dead', (SELECT count(*) FROM deliveries d "
+        "             WHERE d.endpoint_id = e.id AND d.status = 'dead')) "
+        "    ORDER BY e.id) "
         "FROM endpoints e JOIN agencies a ON a.id = e.agency_id "
         "WHERE ($1::text IS NULL OR a.state_code = $1) "
         "  AND ($2::text IS NULL OR e.agency_id = $2) "

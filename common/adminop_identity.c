@@ -60,7 +60,7 @@ static int read_principal(struct adminop_ctx *ctx, const char *id_field,
         adminop_get_choice(ctx, "role", all_roles, true, &p->role) != 0 ||
         adminop_get_id(ctx, "state", ADMINOP_ID_STATE, false, &p->state) != 0 ||
         adminop_get_id(ctx, "agency", ADMINOP_ID_AGENCY, false, &p->agency) != 0 ||
-        adminop_get_text(ctx, "name", NAME_MAX_CHARS, false, &p->name) != 0) {
+        adminop_get_nonempty_text(ctx, "name", NAME_MAX_CHARS, &p->name) != 0) {
         return -1;
     }
     if (p->state == NULL && p->agency != NULL) {
@@ -86,7 +86,7 @@ static int read_principal(struct adminop_ctx *ctx, const char *id_field,
         return -1;
     }
     if (strcmp(agency_state, p->state) != 0) {
-        return adminop_fail(ctx, ADMINOP_INVALID_REQUEST,
+        return adminop_fail(ctx, ADMINOP_CONFLICT,
                             "agency %s belongs to state %s, not %s", p->agency,
                             agency_state, p->state);
     }
@@ -208,7 +208,14 @@ static int check_existing_cert(struct adminop_ctx *ctx, const char *fingerprint,
                           "certificate %s conflicts with an "
                           "existing row",
                           fingerprint);
+    } else if (strcmp(PQgetvalue(res, 0, 0), principal) != 0 && adminop_is_network(ctx)) {
+        rc = adminop_fail(ctx, ADMINOP_CONFLICT,
+                          "certificate %s is already registered for principal '%s'; "
+                          "revoke it there first if it must change hands",
+                          fingerprint, PQgetvalue(res, 0, 0));
     } else if (strcmp(PQgetvalue(res, 0, 0), principal) != 0) {
+        /* The error does not name the principal to a state administrator, because it
+         * may belong to another state. */
         rc = adminop_fail(ctx, ADMINOP_CONFLICT,
                           "certificate %s is already registered for another principal",
                           fingerprint);
@@ -242,7 +249,7 @@ static int insert_cert(struct adminop_ctx *ctx, const struct adminop_cert *cert,
     }
     *changed = PQntuples(res) == 1;
     if (*changed) {
-        rc = adminop_audit(ctx, "cert-register", cert->fingerprint, NULL,
+        rc = adminop_audit(ctx, "cert-add", cert->fingerprint, NULL,
                            PQgetvalue(res, 0, 0));
     } else {
         rc = check_existing_cert(ctx, cert->fingerprint, principal);
@@ -312,6 +319,18 @@ static json_t *cert_warnings(struct adminop_ctx *ctx, const struct adminop_cert 
     json_t *warnings = json_array();
     char text[400];
 
+    /* Only a request without the network CA's check gets this far with such a
+     * certificate: the broker rejects it until it is valid. */
+    if (cert->expired) {
+        snprintf(text, sizeof(text),
+                 "certificate expired at %s; the broker will reject it", cert->not_after);
+        json_array_append_new(warnings, json_string(text));
+    }
+    if (cert->not_yet_valid) {
+        snprintf(text, sizeof(text), "certificate is not valid before %s",
+                 cert->not_before);
+        json_array_append_new(warnings, json_string(text));
+    }
     if (strcmp(cert->common_name, principal) != 0) {
         snprintf(text, sizeof(text),
                  "subject CN '%s' differs from principal '%s'; iactn-alert derives its "
@@ -425,6 +444,28 @@ static int revoke_target(struct adminop_ctx *ctx, char fingerprint[65],
     return rc;
 }
 
+/* Sets the result of revoking a fingerprint that revoke_target() found but that
+ * matched no unrevoked certificate. */
+static int explain_already_revoked(struct adminop_ctx *ctx, const char *fingerprint,
+                                   json_t **result)
+{
+    static const char sql[] = "SELECT to_char(revoked_at, " ADMINOP_SQL_TIME_FORMAT ") "
+                              "FROM certificates WHERE fingerprint = $1";
+    const char *params[] = {fingerprint};
+    PGresult *res = adminop_query(ctx, sql, 1, params);
+
+    if (res == NULL) {
+        return -1;
+    }
+    *result = adminop_change_result(false, NULL,
+                                    "certificate %s was already revoked at %s; nothing "
+                                    "changed",
+                                    fingerprint,
+                                    PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "?");
+    PQclear(res);
+    return 0;
+}
+
 static int cert_revoke(struct adminop_ctx *ctx, json_t **result)
 {
     /* The CTE keeps each row as it was before the update, for the audit row. */
@@ -443,7 +484,7 @@ static int cert_revoke(struct adminop_ctx *ctx, json_t **result)
     int rc = -1;
 
     if (revoke_target(ctx, fingerprint, &principal) != 0 ||
-        adminop_get_text(ctx, "reason", REASON_MAX_CHARS, false, &reason) != 0) {
+        adminop_get_nonempty_text(ctx, "reason", REASON_MAX_CHARS, &reason) != 0) {
         goto out;
     }
     const char *params[] = {fingerprint[0] ? fingerprint : NULL, principal, reason};
@@ -458,12 +499,17 @@ static int cert_revoke(struct adminop_ctx *ctx, json_t **result)
         }
         json_array_append_new(revoked, json_string(PQgetvalue(res, i, 0)));
     }
-    *result = adminop_change_result(PQntuples(res) > 0, NULL,
-                                    PQntuples(res) > 0
-                                        ? "revoked %d certificate(s)"
-                                        : "no unrevoked certificate matched (%d); "
-                                          "nothing changed",
-                                    PQntuples(res));
+    if (PQntuples(res) > 0) {
+        *result = adminop_change_result(true, NULL, "revoked %d certificate(s)",
+                                        PQntuples(res));
+    } else if (principal != NULL) {
+        *result = adminop_change_result(false, NULL,
+                                        "principal %s has no unrevoked certificates; "
+                                        "nothing changed",
+                                        principal);
+    } else if (explain_already_revoked(ctx, fingerprint, result) != 0) {
+        goto out;
+    }
     if (*result != NULL) {
         json_object_set(*result, "revoked", revoked);
     }

@@ -67,6 +67,10 @@ int adminop_get_id(struct adminop_ctx *ctx, const char *name, enum adminop_id_ki
                    bool required, const char **out);
 int adminop_get_text(struct adminop_ctx *ctx, const char *name, int max_chars,
                      bool required, const char **out);
+/* Reads an optional text that, when present, must not be empty: a note, a reason or a
+ * description, whose column stores '' for none. */
+int adminop_get_nonempty_text(struct adminop_ctx *ctx, const char *name, int max_chars,
+                              const char **out);
 int adminop_get_bool(struct adminop_ctx *ctx, const char *name, bool fallback, bool *out);
 /* Reads an integer in [min, max], written as a JSON integer or a decimal string. It
  * goes into text (21 bytes) as decimal digits for a statement parameter, or "" when
@@ -98,6 +102,12 @@ int adminop_audit(struct adminop_ctx *ctx, const char *action, const char *objec
 /* Builds the result of a change: {"changed", "summary", "id"} with id parsed from the
  * JSON text `id_json` (left out when NULL). Returns NULL when memory runs out. */
 json_t *adminop_change_result(bool changed, const char *id_json, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends a sentence to the array `key` of a change's result: "notes" for facts the
+ * administrator should know, "warnings" for what may not work as intended. Does
+ * nothing when result is NULL. */
+void adminop_result_note(json_t *result, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Copies the state of agency `agency` into state (3 bytes). Returns 0, or -1 with

@@ -73,7 +73,7 @@ enum admin_option {
 
 /* The options every command accepts. */
 #define OPT_GLOBAL                                                                       \
-    (OPT_BIT(OPT_DB) | OPT_BIT(OPT_SQL_DIR) | OPT_BIT(OPT_TSV) | OPT_BIT(OPT_HELP) |      \
+    (OPT_BIT(OPT_DB) | OPT_BIT(OPT_SQL_DIR) | OPT_BIT(OPT_TSV) | OPT_BIT(OPT_HELP) |     \
      OPT_REMOTE_SET)
 
 /* The options of --remote mode, which sends the command over MQTT instead of running
@@ -92,6 +92,7 @@ struct admin_args {
 
 /* State of one run. conn is NULL until admin_db_open() connects. */
 struct admin_ctx {
+    const struct admin_command *command; /* the command being run */
     const char *conninfo;
     const char *sql_dir;
     bool tsv;

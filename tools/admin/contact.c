@@ -1,30 +1,9 @@
 /*
  * contact add, contact edit, contact list, contact remove: the directory's people.
- * They run as administration requests (request.h), so they check and audit exactly
- * what the same request sent through iactn-bridge would.
+ * They run the operations of common/adminop_directory.c.
  */
 #include "admin.h"
 #include "request.h"
-
-static int contact_add(struct admin_ctx *ctx, const struct admin_args *args)
-{
-    return request_run_local(ctx, "contact", "add", args);
-}
-
-static int contact_edit(struct admin_ctx *ctx, const struct admin_args *args)
-{
-    return request_run_local(ctx, "contact", "edit", args);
-}
-
-static int contact_list(struct admin_ctx *ctx, const struct admin_args *args)
-{
-    return request_run_local(ctx, "contact", "list", args);
-}
-
-static int contact_remove(struct admin_ctx *ctx, const struct admin_args *args)
-{
-    return request_run_local(ctx, "contact", "remove", args);
-}
 
 /* The options that set a contact's details. */
 #define CONTACT_DETAILS                                                                  \
@@ -35,7 +14,7 @@ const struct admin_command contact_commands[] = {
     {
         .group = "contact",
         .verb = "add",
-        .run = contact_add,
+        .run = request_run_command,
         .options = OPT_BIT(OPT_AGENCY) | CONTACT_DETAILS,
         .required = OPT_BIT(OPT_AGENCY) | OPT_BIT(OPT_NAME),
         .synopsis = "contact add --agency ID --name NAME [--function TEXT] "
@@ -53,7 +32,7 @@ const struct admin_command contact_commands[] = {
     {
         .group = "contact",
         .verb = "edit",
-        .run = contact_edit,
+        .run = request_run_command,
         .options = OPT_BIT(OPT_AGENCY) | CONTACT_DETAILS,
         .min_args = 1,
         .max_args = 1,
@@ -67,7 +46,7 @@ const struct admin_command contact_commands[] = {
     {
         .group = "contact",
         .verb = "list",
-        .run = contact_list,
+        .run = request_run_command,
         .options = OPT_BIT(OPT_STATE) | OPT_BIT(OPT_AGENCY),
         .synopsis = "contact list [--state CODE] [--agency ID]",
         .description = "Lists the contacts, or only those of state CODE or agency ID: "
@@ -77,7 +56,7 @@ const struct admin_command contact_commands[] = {
     {
         .group = "contact",
         .verb = "remove",
-        .run = contact_remove,
+        .run = request_run_command,
         .min_args = 1,
         .max_args = 1,
         .synopsis = "contact remove ID",

@@ -8,31 +8,6 @@
 const struct admin_entity ENTITY_STATE = {"state", "member_states", "code", ID_STATE};
 const struct admin_entity ENTITY_CATEGORY = {"category", "categories", "slug",
                                              ID_CATEGORY};
-const struct admin_entity ENTITY_AGENCY = {"agency", "agencies", "id", ID_AGENCY};
-const struct admin_entity ENTITY_PRINCIPAL = {"principal", "principals", "id",
-                                              ID_PRINCIPAL};
-const struct admin_entity ENTITY_GROUP = {"group", "sharing_groups", "id", ID_GROUP};
-
-int entity_exists(struct admin_ctx *ctx, const struct admin_entity *e, const char *key)
-{
-    char sql[160];
-    const char *params[] = {key};
-    long rows;
-
-    if (admin_db_open(ctx) != 0) {
-        return -1;
-    }
-    snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE %s = $1", e->table, e->key);
-    rows = admin_db_exec(ctx, sql, 1, params);
-    if (rows < 0) {
-        return -1;
-    }
-    if (rows == 0) {
-        admin_error("%s '%s' not found", e->noun, key);
-        return 0;
-    }
-    return 1;
-}
 
 /* Compares the requested values with the row that is already there. Returns 0 when
  * they match, -1 after printing the conflict or a database error. */
@@ -58,7 +33,9 @@ static int compare_existing(struct admin_ctx *ctx, const struct entity_insert *i
     return rc;
 }
 
-int entity_insert(struct admin_ctx *ctx, const struct entity_insert *ins)
+/* Inserts a row inside the open transaction and appends its audit row. Returns 1 when
+ * it inserted, 0 when an identical row already existed, -1 after printing an error. */
+static int entity_insert(struct admin_ctx *ctx, const struct entity_insert *ins)
 {
     PGresult *res = admin_db_query(ctx, ins->insert_sql, ins->nparams, ins->params);
     char action[48];
@@ -178,59 +155,5 @@ int entity_set_suspended(struct admin_ctx *ctx, const struct admin_entity *e,
 out:
     PQclear(row);
     admin_db_rollback(ctx);
-    return rc;
-}
-
-int numbered_insert(struct admin_ctx *ctx, const struct numbered_insert *ins, char *id)
-{
-    char sql[96];
-    PGresult *res;
-    int rc = -1;
-
-    /* SHARE ROW EXCLUSIVE conflicts with itself and with writers but not readers. */
-    snprintf(sql, sizeof(sql), "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", ins->table);
-    if (admin_db_exec(ctx, sql, 0, NULL) < 0) {
-        return -1;
-    }
-    res = admin_db_query(ctx, ins->find_sql, ins->nparams, ins->params);
-    if (res && PQntuples(res) > 0) {
-        snprintf(id, 21, "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-        return 0;
-    }
-    PQclear(res);
-    if (res == NULL) {
-        return -1;
-    }
-
-    res = admin_db_query(ctx, ins->insert_sql, ins->nparams, ins->params);
-    if (res && PQntuples(res) == 1) {
-        snprintf(id, 21, "%s", PQgetvalue(res, 0, 0));
-        rc = admin_db_audit(ctx, ins->action, id, NULL, PQgetvalue(res, 0, 1), NULL);
-    }
-    PQclear(res);
-    return rc == 0 ? 1 : -1;
-}
-
-int numbered_delete(struct admin_ctx *ctx, const char *table, const char *noun,
-                    const char *action, const char *id)
-{
-    const char *params[] = {id};
-    char sql[128];
-    PGresult *res;
-    int rc = -1;
-
-    snprintf(sql, sizeof(sql), "DELETE FROM %s t WHERE t.id = $1 RETURNING to_jsonb(t)",
-             table);
-    res = admin_db_query(ctx, sql, 1, params);
-    if (res == NULL) {
-        return -1;
-    }
-    if (PQntuples(res) == 0) {
-        admin_error("%s %s not found", noun, id);
-    } else {
-        rc = admin_db_audit(ctx, action, id, PQgetvalue(res, 0, 0), NULL, NULL);
-    }
-    PQclear(res);
     return rc;
 }

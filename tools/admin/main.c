@@ -243,6 +243,7 @@ int main(int argc, char **argv)
     if (setup_context(&ctx, &parsed.args) != 0) {
         return ADMIN_EXIT_USAGE;
     }
+    ctx.command = cmd;
     rc = cmd->run(&ctx, &parsed.args);
     admin_db_close(&ctx);
     return rc;

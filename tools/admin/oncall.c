@@ -1,30 +1,15 @@
 /*
  * oncall add, oncall list, oncall remove: the 24/7 rotation of each state and each
- * agency. Like the contact commands they run as administration requests.
+ * agency. They run the operations of common/adminop_directory.c.
  */
 #include "admin.h"
 #include "request.h"
-
-static int oncall_add(struct admin_ctx *ctx, const struct admin_args *args)
-{
-    return request_run_local(ctx, "oncall", "add", args);
-}
-
-static int oncall_list(struct admin_ctx *ctx, const struct admin_args *args)
-{
-    return request_run_local(ctx, "oncall", "list", args);
-}
-
-static int oncall_remove(struct admin_ctx *ctx, const struct admin_args *args)
-{
-    return request_run_local(ctx, "oncall", "remove", args);
-}
 
 const struct admin_command oncall_commands[] = {
     {
         .group = "oncall",
         .verb = "add",
-        .run = oncall_add,
+        .run = request_run_command,
         .options = OPT_BIT(OPT_CONTACT) | OPT_BIT(OPT_POSITION) | OPT_BIT(OPT_STARTS) |
                    OPT_BIT(OPT_ENDS) | OPT_BIT(OPT_SCOPE),
         .required = OPT_BIT(OPT_CONTACT) | OPT_BIT(OPT_POSITION) | OPT_BIT(OPT_STARTS) |
@@ -44,7 +29,7 @@ const struct admin_command oncall_commands[] = {
     {
         .group = "oncall",
         .verb = "list",
-        .run = oncall_list,
+        .run = request_run_command,
         .options = OPT_BIT(OPT_STATE) | OPT_BIT(OPT_AGENCY) | OPT_BIT(OPT_CURRENT),
         .synopsis = "oncall list [--state CODE] [--agency ID] [--current]",
         .description = "Lists the shifts, or only those of state CODE or of contacts of "
@@ -55,7 +40,7 @@ const struct admin_command oncall_commands[] = {
     {
         .group = "oncall",
         .verb = "remove",
-        .run = oncall_remove,
+        .run = request_run_command,
         .min_args = 1,
         .max_args = 1,
         .synopsis = "oncall remove ID",

@@ -335,7 +335,7 @@ static int receive_reply(struct remote *remote, const struct remote_settings *se
                                     json_string_value(json_object_get(reply, "code")),
                                     message != NULL ? message : "the request failed");
     }
-    return request_print(map, json_object_get(reply, "result"), tsv);
+    return request_print(map, json_object_get(reply, "result"), tsv, false);
 }
 
 /* Reads the principal (CN) and the topic's state (C, or ZZ) from the certificate. */

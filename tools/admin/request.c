@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define FILE_MAX_BYTES 65536
 
@@ -25,14 +26,22 @@ static const struct request_map request_maps[] = {
       OPTION("allow", KIND_ALLOW, OPT_ALLOW), TEXT("state", OPT_STATE),
       OPTION("priority", KIND_INTEGER, OPT_PRIORITY), TEXT("note", OPT_NOTE)},
      OUTPUT_ID,
+     NULL,
      NULL},
     {"acl",
      "list",
      "acl-list",
      {TEXT("state", OPT_STATE)},
      OUTPUT_TABLE,
-     "id,state,role,access,pattern,decision,priority,scope,note"},
-    {"acl", "remove", "acl-remove", {ARG("id", KIND_INTEGER, 0)}, OUTPUT_SUMMARY, NULL},
+     "id,state,role,access,pattern,decision,priority,note,scope",
+     NULL},
+    {"acl",
+     "remove",
+     "acl-remove",
+     {ARG("id", KIND_INTEGER, 0)},
+     OUTPUT_SUMMARY,
+     NULL,
+     NULL},
     {"rule",
      "add",
      "rule-add",
@@ -41,37 +50,49 @@ static const struct request_map request_maps[] = {
       TEXT("to_group", OPT_TO_GROUP), OPTION("to_all", KIND_FLAG, OPT_TO_ALL),
       OPTION("allow", KIND_ALLOW, OPT_ALLOW), TEXT("note", OPT_NOTE)},
      OUTPUT_ID,
+     NULL,
      NULL},
     {"rule",
      "list",
      "rule-list",
      {TEXT("origin", OPT_ORIGIN)},
      OUTPUT_TABLE,
-     "id,origin,category,recipients,decision,note"},
-    {"rule", "remove", "rule-remove", {ARG("id", KIND_INTEGER, 0)}, OUTPUT_SUMMARY, NULL},
+     "id,origin,category,recipients,decision,note",
+     NULL},
+    {"rule",
+     "remove",
+     "rule-remove",
+     {ARG("id", KIND_INTEGER, 0)},
+     OUTPUT_SUMMARY,
+     NULL,
+     NULL},
     {"agency",
      "add",
      "agency-add",
      {ARG("id", KIND_TEXT, 0), TEXT("state", OPT_STATE), TEXT("name", OPT_NAME)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"agency",
      "list",
      "agency-list",
      {TEXT("state", OPT_STATE)},
      OUTPUT_TABLE,
-     "id,state,name,suspended"},
+     "id,state,name,suspended",
+     NULL},
     {"agency",
      "suspend",
      "agency-suspend",
      {ARG("id", KIND_TEXT, 0)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"agency",
      "resume",
      "agency-resume",
      {ARG("id", KIND_TEXT, 0)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"principal",
      "add",
@@ -79,24 +100,28 @@ static const struct request_map request_maps[] = {
      {ARG("id", KIND_TEXT, 0), TEXT("role", OPT_ROLE), TEXT("state", OPT_STATE),
       TEXT("agency", OPT_AGENCY), TEXT("name", OPT_NAME)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"principal",
      "list",
      "principal-list",
      {{NULL, KIND_TEXT, 0, false}},
      OUTPUT_TABLE,
-     "id,role,state,agency,name,suspended,certificates"},
+     "id,role,state,agency,name,suspended,certificates",
+     NULL},
     {"principal",
      "suspend",
      "principal-suspend",
      {ARG("id", KIND_TEXT, 0)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"principal",
      "resume",
      "principal-resume",
      {ARG("id", KIND_TEXT, 0)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"cert",
      "add",
@@ -105,19 +130,22 @@ static const struct request_map request_maps[] = {
       OPTION("create_principal", KIND_FLAG, OPT_CREATE_PRINCIPAL), TEXT("role", OPT_ROLE),
       TEXT("state", OPT_STATE), TEXT("agency", OPT_AGENCY), TEXT("name", OPT_NAME)},
      OUTPUT_ID,
+     NULL,
      NULL},
     {"cert",
      "list",
      "cert-list",
      {TEXT("principal", OPT_PRINCIPAL)},
      OUTPUT_TABLE,
-     "fingerprint,principal,status,not_after,subject"},
+     "fingerprint,principal,status,not_after,subject",
+     NULL},
     {"cert",
      "revoke",
      "cert-revoke",
      {ARG("fingerprint", KIND_TEXT, 0), TEXT("principal", OPT_PRINCIPAL),
       TEXT("reason", OPT_REASON)},
-     OUTPUT_SUMMARY,
+     OUTPUT_REVOKED,
+     NULL,
      NULL},
     {"group",
      "add",
@@ -125,50 +153,58 @@ static const struct request_map request_maps[] = {
      {ARG("id", KIND_TEXT, 0), TEXT("name", OPT_NAME),
       TEXT("description", OPT_DESCRIPTION)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"group",
      "list",
      "group-list",
      {{NULL, KIND_TEXT, 0, false}},
      OUTPUT_TABLE,
-     "id,name,owner,members"},
+     "id,name,owner,members",
+     "id,name,members"},
     {"group",
      "member-add",
      "group-member-add",
      {ARG("group", KIND_TEXT, 0), ARG("state", KIND_TEXT, 1)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"group",
      "member-remove",
      "group-member-remove",
      {ARG("group", KIND_TEXT, 0), ARG("state", KIND_TEXT, 1)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"endpoint",
      "add",
      "endpoint-add",
      {ARG("agency", KIND_TEXT, 0), ARG("url", KIND_TEXT, 1),
-      OPTION("secret", KIND_FIRST_LINE, OPT_SECRET_FILE),
+      OPTION("secret", KIND_SECRET, OPT_SECRET_FILE),
       TEXT("topic_filter", OPT_TOPIC_FILTER)},
      OUTPUT_ID,
+     NULL,
      NULL},
     {"endpoint",
      "list",
      "endpoint-list",
      {TEXT("agency", OPT_AGENCY)},
      OUTPUT_TABLE,
-     "id,state,agency,url,topic_filter,active"},
+     "id,agency,state,url,topic_filter,active,pending,dead",
+     NULL},
     {"endpoint",
      "disable",
      "endpoint-disable",
      {ARG("id", KIND_INTEGER, 0)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"endpoint",
      "enable",
      "endpoint-enable",
      {ARG("id", KIND_INTEGER, 0)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"contact",
      "add",
@@ -177,6 +213,7 @@ static const struct request_map request_maps[] = {
       OPTION("phones", KIND_LIST, OPT_PHONES), TEXT("email", OPT_EMAIL),
       OPTION("languages", KIND_LIST, OPT_LANGUAGES), TEXT("time_zone", OPT_TIME_ZONE)},
      OUTPUT_ID,
+     NULL,
      NULL},
     {"contact",
      "edit",
@@ -186,18 +223,21 @@ static const struct request_map request_maps[] = {
       TEXT("email", OPT_EMAIL), OPTION("languages", KIND_LIST, OPT_LANGUAGES),
       TEXT("time_zone", OPT_TIME_ZONE)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"contact",
      "list",
      "contact-list",
      {TEXT("state", OPT_STATE), TEXT("agency", OPT_AGENCY)},
      OUTPUT_TABLE,
-     "id,state,agency,name,function,phones,email,languages,time_zone,updated"},
+     "id,state,agency,name,function,phones,email,languages,time_zone,updated",
+     NULL},
     {"contact",
      "remove",
      "contact-remove",
      {ARG("id", KIND_INTEGER, 0)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
     {"oncall",
      "add",
@@ -205,6 +245,7 @@ static const struct request_map request_maps[] = {
      {OPTION("contact", KIND_INTEGER, OPT_CONTACT), TEXT("position", OPT_POSITION),
       TEXT("scope", OPT_SCOPE), TEXT("starts_at", OPT_STARTS), TEXT("ends_at", OPT_ENDS)},
      OUTPUT_ID,
+     NULL,
      NULL},
     {"oncall",
      "list",
@@ -212,14 +253,16 @@ static const struct request_map request_maps[] = {
      {TEXT("state", OPT_STATE), TEXT("agency", OPT_AGENCY),
       OPTION("current", KIND_FLAG, OPT_CURRENT)},
      OUTPUT_TABLE,
-     "id,state,scope,agency,contact,name,position,starts_at,ends_at,status"},
+     "id,state,scope,agency,contact,name,position,starts_at,ends_at,status",
+     NULL},
     {"oncall",
      "remove",
      "oncall-remove",
      {ARG("id", KIND_INTEGER, 0)},
      OUTPUT_SUMMARY,
+     NULL,
      NULL},
-    {NULL, NULL, NULL, {{NULL, KIND_TEXT, 0, false}}, OUTPUT_SUMMARY, NULL},
+    {NULL, NULL, NULL, {{NULL, KIND_TEXT, 0, false}}, OUTPUT_SUMMARY, NULL, NULL},
 };
 
 const struct request_map *request_find(const char *group, const char *verb)
@@ -233,17 +276,22 @@ const struct request_map *request_find(const char *group, const char *verb)
     return NULL;
 }
 
-/* Reads a file of at most FILE_MAX_BYTES into a new string, only its first line when
- * first_line is set. Returns NULL after printing why. */
-static char *read_file(const char *label, const char *path, bool first_line)
+/* Reads a file of at most FILE_MAX_BYTES into a new string, only its first line for a
+ * secret, and warns when other users can read a secret. Returns NULL after printing
+ * why. */
+static char *read_file(const char *label, const char *path, bool secret)
 {
     FILE *file = fopen(path, "r");
+    struct stat st;
     char *text = NULL;
     size_t len;
 
     if (file == NULL) {
         admin_error("cannot read %s file %s: %s", label, path, strerror(errno));
         return NULL;
+    }
+    if (secret && fstat(fileno(file), &st) == 0 && (st.st_mode & 077) != 0) {
+        admin_warn("%s can be read by other users; chmod 600 it", path);
     }
     text = malloc(FILE_MAX_BYTES + 1);
     if (text == NULL) {
@@ -259,7 +307,7 @@ static char *read_file(const char *label, const char *path, bool first_line)
         return NULL;
     }
     text[len] = '\0';
-    if (first_line) {
+    if (secret) {
         text[strcspn(text, "\r\n")] = '\0';
     }
     return text;
@@ -290,9 +338,11 @@ static json_t *split_list(const char *text)
 }
 
 /* Returns the JSON value of one field, or NULL when the command line leaves it out.
- * Sets *failed after printing why a value could not be read. */
+ * Sets *exit_code to ADMIN_EXIT_OK, or to another code after printing why a value
+ * could not be read: a secret file that cannot be read is a usage error, as is any
+ * invalid value on the command line. */
 static json_t *field_value(const struct request_field *field,
-                           const struct admin_args *args, bool *failed)
+                           const struct admin_args *args, int *exit_code)
 {
     const char *text =
         field->from_arg ? (field->source < args->nargs ? args->arg[field->source] : NULL)
@@ -302,7 +352,7 @@ static json_t *field_value(const struct request_field *field,
     long long number;
     json_t *value;
 
-    *failed = false;
+    *exit_code = ADMIN_EXIT_OK;
     if (field->kind == KIND_ALLOW) {
         return args->opt[OPT_ALLOW] || args->opt[OPT_DENY]
                    ? json_boolean(args->opt[OPT_ALLOW] != NULL)
@@ -322,14 +372,16 @@ static json_t *field_value(const struct request_field *field,
     case KIND_LIST:
         return split_list(text);
     case KIND_FILE:
-    case KIND_FIRST_LINE:
-        contents = read_file(field->name, text, field->kind == KIND_FIRST_LINE);
-        *failed = contents == NULL;
+    case KIND_SECRET:
+        contents = read_file(field->name, text, field->kind == KIND_SECRET);
         value = contents ? json_string(contents) : NULL;
         free(contents);
         if (contents != NULL && value == NULL) {
             admin_error("%s file %s is not UTF-8 text", field->name, text);
-            *failed = true;
+        }
+        if (value == NULL) {
+            *exit_code =
+                field->kind == KIND_SECRET ? ADMIN_EXIT_USAGE : ADMIN_EXIT_FAILURE;
         }
         return value;
     default:
@@ -341,15 +393,15 @@ int request_build(const struct request_map *map, const struct admin_args *args,
                   json_t **out)
 {
     json_t *request = json_pack("{s:s}", "op", map->op);
-    bool failed;
+    int exit_code;
 
     for (size_t i = 0; request != NULL && i < REQUEST_MAX_FIELDS && map->fields[i].name;
          i++) {
-        json_t *value = field_value(&map->fields[i], args, &failed);
+        json_t *value = field_value(&map->fields[i], args, &exit_code);
 
-        if (failed) {
+        if (exit_code != ADMIN_EXIT_OK) {
             json_decref(request);
-            return ADMIN_EXIT_FAILURE;
+            return exit_code;
         }
         if (value != NULL) {
             json_object_set_new(request, map->fields[i].name, value);
@@ -503,17 +555,36 @@ static void print_rows(json_t *rows, const char *columns, bool tsv)
     }
 }
 
-int request_print(const struct request_map *map, json_t *result, bool tsv)
+/* Prints "revoked FINGERPRINT" for each certificate the result lists, or its summary
+ * when it lists none. */
+static void print_revoked(json_t *result, const char *summary)
+{
+    json_t *revoked = json_object_get(result, "revoked");
+    size_t i;
+    json_t *fingerprint;
+
+    if (json_array_size(revoked) == 0) {
+        printf("%s\n", summary != NULL ? summary : "nothing revoked");
+        return;
+    }
+    json_array_foreach(revoked, i, fingerprint)
+    {
+        printf("revoked %s\n", json_string_value(fingerprint));
+    }
+}
+
+int request_print(const struct request_map *map, json_t *result, bool tsv, bool local)
 {
     const char *summary = json_string_value(json_object_get(result, "summary"));
-    json_t *warnings = json_object_get(result, "warnings");
     char id[128];
     size_t i;
-    json_t *warning;
+    json_t *line;
 
     switch (map->output) {
     case OUTPUT_TABLE:
-        print_rows(result, map->columns, tsv);
+        print_rows(
+            result,
+            local && map->local_columns != NULL ? map->local_columns : map->columns, tsv);
         break;
     case OUTPUT_ID:
         if (!json_is_true(json_object_get(result, "changed")) && summary != NULL) {
@@ -525,10 +596,17 @@ int request_print(const struct request_map *map, json_t *result, bool tsv)
     case OUTPUT_SUMMARY:
         printf("%s\n", summary != NULL ? summary : "done");
         break;
+    case OUTPUT_REVOKED:
+        print_revoked(result, summary);
+        break;
     }
-    json_array_foreach(warnings, i, warning)
+    json_array_foreach(json_object_get(result, "notes"), i, line)
     {
-        admin_warn("%s", json_string_value(warning));
+        admin_note("%s", json_string_value(line));
+    }
+    json_array_foreach(json_object_get(result, "warnings"), i, line)
+    {
+        admin_warn("%s", json_string_value(line));
     }
     return ADMIN_EXIT_OK;
 }
@@ -566,16 +644,20 @@ int request_report_error(const struct request_map *map, const char *code,
                : ADMIN_EXIT_FAILURE;
 }
 
-int request_run_local(struct admin_ctx *ctx, const char *group, const char *verb,
-                      const struct admin_args *args)
+int request_run_command(struct admin_ctx *ctx, const struct admin_args *args)
 {
-    const struct request_map *map = request_find(group, verb);
+    const struct request_map *map = request_find(ctx->command->group, ctx->command->verb);
     const struct adminop_actor actor = {NULL, NULL, NULL};
     struct adminop_error err;
     json_t *request = NULL;
     json_t *result;
     int rc;
 
+    if (map == NULL) {
+        admin_error("'%s %s' has no administration request form", ctx->command->group,
+                    ctx->command->verb ? ctx->command->verb : "");
+        return ADMIN_EXIT_FAILURE;
+    }
     rc = request_build(map, args, &request);
     if (rc != ADMIN_EXIT_OK) {
         return rc;
@@ -589,7 +671,7 @@ int request_run_local(struct admin_ctx *ctx, const char *group, const char *verb
     if (result == NULL) {
         return request_report_error(map, err.code, err.message);
     }
-    rc = request_print(map, result, ctx->tsv);
+    rc = request_print(map, result, ctx->tsv, true);
     json_decref(result);
     return rc;
 }

@@ -10,7 +10,6 @@
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define DIGITS "0123456789"
-#define TOPIC_PATTERN_MAX_CHARS 256
 
 struct id_format {
     const char *noun;
@@ -25,21 +24,12 @@ struct id_format {
 static const struct id_format id_formats[] = {
     [ID_STATE] = {"state code", UPPER, UPPER, 2,
                   "two upper-case letters (ISO 3166-1 alpha-2), for example CO"},
-    [ID_AGENCY] = {"agency id", LOWER DIGITS, LOWER DIGITS "-", 63,
-                   "1 to 63 lower-case letters, digits or '-', not starting with '-'"},
     [ID_PRINCIPAL] = {"principal id", LOWER DIGITS, LOWER DIGITS "._-", 63,
                       "1 to 63 lower-case letters, digits, '.', '_' or '-', starting "
                       "with a letter or digit"},
     [ID_CATEGORY] = {"category slug", LOWER, LOWER DIGITS "-", 32,
                      "1 to 32 lower-case letters, digits or '-', starting with a letter"},
-    [ID_GROUP] = {"group id", LOWER DIGITS, LOWER DIGITS "-", 63,
-                  "1 to 63 lower-case letters, digits or '-', not starting with '-'"},
 };
-
-static const char *const roles[] = {"liaison", "agency-system", "admin", "archiver",
-                                    "broker-bridge"};
-
-static const char *const placeholders[] = {"{state}", "{agency}", "{principal}"};
 
 static bool chars_in(const char *s, size_t n, const char *set)
 {
@@ -65,28 +55,6 @@ bool validate_id(enum id_kind kind, const char *value)
         admin_error("invalid %s '%s': expected %s", f->noun, value, f->expected);
     }
     return ok;
-}
-
-bool validate_role(const char *value, bool allow_any)
-{
-    if (allow_any && strcmp(value, "*") == 0) {
-        return true;
-    }
-    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-        if (strcmp(value, roles[i]) == 0) {
-            return true;
-        }
-    }
-    admin_error("invalid role '%s': expected liaison, agency-system, admin, archiver or "
-                "broker-bridge%s",
-                value, allow_any ? ", or '*' for every role" : "");
-    return false;
-}
-
-bool role_is_network(const char *role)
-{
-    return strcmp(role, "admin") == 0 || strcmp(role, "archiver") == 0 ||
-           strcmp(role, "broker-bridge") == 0;
 }
 
 /* Returns the number of UTF-8 characters in s, or -1 when s contains a control
@@ -145,31 +113,6 @@ bool validate_long(const char *label, const char *value, long min, long max, lon
     return true;
 }
 
-bool validate_fingerprint(const char *value, char out[FINGERPRINT_HEX_LEN + 1])
-{
-    size_t n = 0;
-
-    for (const char *p = value; *p; p++) {
-        if (*p == ':') {
-            continue;
-        }
-        if (!isxdigit((unsigned char)*p) || n == FINGERPRINT_HEX_LEN) {
-            n = FINGERPRINT_HEX_LEN + 1;
-            break;
-        }
-        out[n++] = (char)tolower((unsigned char)*p);
-    }
-    if (n != FINGERPRINT_HEX_LEN) {
-        admin_error(
-            "invalid fingerprint '%s': expected the SHA-256 fingerprint as 64 hex "
-            "digits, with or without ':' between bytes",
-            value);
-        return false;
-    }
-    out[n] = '\0';
-    return true;
-}
-
 bool validate_uuid(const char *value)
 {
     static const int group_lengths[] = {8, 4, 4, 4, 12};
@@ -191,87 +134,4 @@ bool validate_uuid(const char *value)
                     value);
     }
     return ok;
-}
-
-/* Returns the length of the placeholder that starts at p, or 0 when p does not start
- * one. */
-static size_t placeholder_length(const char *p)
-{
-    for (size_t i = 0; i < sizeof(placeholders) / sizeof(placeholders[0]); i++) {
-        size_t n = strlen(placeholders[i]);
-
-        if (strncmp(p, placeholders[i], n) == 0) {
-            return n;
-        }
-    }
-    return 0;
-}
-
-/* Returns NULL when the level [level, level + len) is well-formed, or the reason it is
- * not. last is set for the final level of the filter. */
-static const char *check_level(const char *level, size_t len, bool last)
-{
-    for (size_t i = 0; i < len; i++) {
-        size_t skip;
-
-        switch (level[i]) {
-        case '+':
-            if (len != 1) {
-                return "'+' must be a whole level";
-            }
-            break;
-        case '#':
-            if (len != 1 || !last) {
-                return "'#' must be the whole last level";
-            }
-            break;
-        case '{':
-            skip = placeholder_length(level + i);
-            if (skip == 0 || i + skip > len) {
-                return "the only placeholders are {state}, {agency} and {principal}";
-            }
-            i += skip - 1;
-            break;
-        case '}':
-            return "the only placeholders are {state}, {agency} and {principal}";
-        default:
-            break;
-        }
-    }
-    return NULL;
-}
-
-bool validate_topic_filter(const char *value)
-{
-    int chars = count_chars(value);
-    const char *reason = NULL;
-    const char *level = value;
-
-    if (chars < 0) {
-        reason = "control characters such as newline or tab are not allowed";
-    } else if (chars == 0 || chars > TOPIC_PATTERN_MAX_CHARS) {
-        reason = "expected 1 to 256 characters";
-    } else if (strncmp(value, "$share/", 7) == 0) {
-        reason = "rights are checked on the filter after its \"$share/{group}/\" prefix, "
-                 "so a pattern never starts with it";
-    }
-    while (reason == NULL) {
-        const char *slash = strchr(level, '/');
-        size_t len = slash ? (size_t)(slash - level) : strlen(level);
-
-        reason = check_level(level, len, slash == NULL);
-        if (slash == NULL) {
-            break;
-        }
-        level = slash + 1;
-    }
-    if (reason && chars < 0) {
-        admin_error("invalid topic filter: %s", reason);
-        return false;
-    }
-    if (reason) {
-        admin_error("invalid topic filter '%s': %s", value, reason);
-        return false;
-    }
-    return true;
 }
