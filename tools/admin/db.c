@@ -1,5 +1,7 @@
 #include "db.h"
 
+#include "table.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,108 +163,27 @@ const char *admin_db_value(const PGresult *res, int row, int col)
     return PQgetvalue(res, row, col);
 }
 
-/* Counts UTF-8 code points, which is the column width for the text IACTN stores. */
-static int display_width(const char *s)
-{
-    int width = 0;
-
-    for (; *s; s++) {
-        if (((unsigned char)*s & 0xC0) != 0x80) {
-            width++;
-        }
-    }
-    return width;
-}
-
-static void print_padded(const char *s, int width, bool last)
-{
-    fputs(s, stdout);
-    if (!last) {
-        printf("%*s", width - display_width(s) + 2, "");
-    }
-}
-
-/* Writes a value in PostgreSQL's COPY text escaping, so a row stays one line. */
-static void print_tsv_value(const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '\t':
-            fputs("\\t", stdout);
-            break;
-        case '\n':
-            fputs("\\n", stdout);
-            break;
-        case '\r':
-            fputs("\\r", stdout);
-            break;
-        case '\\':
-            fputs("\\\\", stdout);
-            break;
-        default:
-            putchar(*s);
-        }
-    }
-}
-
-static void print_tsv(const PGresult *res)
-{
-    int rows = PQntuples(res);
-    int cols = PQnfields(res);
-
-    for (int r = 0; r < rows; r++) {
-        for (int c = 0; c < cols; c++) {
-            if (c > 0) {
-                putchar('\t');
-            }
-            print_tsv_value(PQgetvalue(res, r, c));
-        }
-        putchar('\n');
-    }
-}
-
-static const char *cell(const PGresult *res, int row, int col)
-{
-    const char *value = admin_db_value(res, row, col);
-
-    return value ? value : "-";
-}
-
 void admin_db_print(const struct admin_ctx *ctx, const PGresult *res)
 {
     int rows = PQntuples(res);
     int cols = PQnfields(res);
-    int *widths;
+    const char **header = calloc((size_t)cols + 1, sizeof(*header));
+    const char **cells = calloc((size_t)rows * (size_t)cols + 1, sizeof(*cells));
 
-    if (ctx->tsv) {
-        print_tsv(res);
-        return;
-    }
-    widths = calloc((size_t)cols, sizeof(*widths));
-    if (widths == NULL) {
+    if (header == NULL || cells == NULL) {
         admin_error("out of memory");
-        return;
+        goto out;
     }
     for (int c = 0; c < cols; c++) {
-        widths[c] = display_width(PQfname(res, c));
+        header[c] = PQfname(res, c);
         for (int r = 0; r < rows; r++) {
-            int w = display_width(cell(res, r, c));
-
-            widths[c] = w > widths[c] ? w : widths[c];
+            cells[r * cols + c] = admin_db_value(res, r, c);
         }
     }
-
-    for (int c = 0; c < cols; c++) {
-        print_padded(PQfname(res, c), widths[c], c == cols - 1);
-    }
-    putchar('\n');
-    for (int r = 0; r < rows; r++) {
-        for (int c = 0; c < cols; c++) {
-            print_padded(cell(res, r, c), widths[c], c == cols - 1);
-        }
-        putchar('\n');
-    }
-    free(widths);
+    table_print(header, cells, rows, cols, ctx->tsv);
+out:
+    free(header);
+    free(cells);
 }
 
 int admin_db_list(struct admin_ctx *ctx, const char *sql, int nparams,

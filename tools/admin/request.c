@@ -3,6 +3,7 @@
 #include "adminop.h"
 #include "args.h"
 #include "db.h"
+#include "table.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -449,50 +450,7 @@ static void format_value(json_t *value, const char *missing, char *out, size_t s
     }
 }
 
-/* Counts UTF-8 code points, which is the column width for the text IACTN stores. */
-static int display_width(const char *s)
-{
-    int width = 0;
-
-    for (; *s; s++) {
-        width += ((unsigned char)*s & 0xC0) != 0x80;
-    }
-    return width;
-}
-
-/* Writes a value in PostgreSQL's COPY text escaping, so a row stays one line. */
-static void print_tsv_value(const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '\t':
-            fputs("\\t", stdout);
-            break;
-        case '\n':
-            fputs("\\n", stdout);
-            break;
-        case '\r':
-            fputs("\\r", stdout);
-            break;
-        case '\\':
-            fputs("\\\\", stdout);
-            break;
-        default:
-            putchar(*s);
-        }
-    }
-}
-
 #define MAX_COLUMNS 16
-
-/* Prints one table cell, padded to `width` plus two spaces unless it is the last. */
-static void print_cell(const char *text, int width, bool last)
-{
-    fputs(text, stdout);
-    if (!last) {
-        printf("%*s", width - display_width(text) + 2, "");
-    }
-}
 
 /* Reads the comma-separated column names into names; returns how many. */
 static int read_columns(const char *columns, char names[MAX_COLUMNS][32])
@@ -508,51 +466,42 @@ static int read_columns(const char *columns, char names[MAX_COLUMNS][32])
     return count;
 }
 
-/* Prints the rows as a table with a header line, or as TSV without one, like the
- * database listings of iactn-admin. */
+/* Prints the members `columns` of the rows like the database listings of
+ * iactn-admin. */
 static void print_rows(json_t *rows, const char *columns, bool tsv)
 {
     char names[MAX_COLUMNS][32];
-    int widths[MAX_COLUMNS];
-    char cell[1024];
+    const char *header[MAX_COLUMNS];
     int count = read_columns(columns, names);
+    size_t nrows = json_array_size(rows);
+    char **cells = calloc(nrows * (size_t)count + 1, sizeof(*cells));
+    char text[1024];
     size_t r;
     json_t *row;
 
+    if (cells == NULL) {
+        admin_error("out of memory");
+        return;
+    }
     for (int c = 0; c < count; c++) {
-        widths[c] = display_width(names[c]);
+        header[c] = names[c];
     }
     json_array_foreach(rows, r, row)
     {
         for (int c = 0; c < count; c++) {
-            format_value(json_object_get(row, names[c]), "-", cell, sizeof(cell));
-            if (display_width(cell) > widths[c]) {
-                widths[c] = display_width(cell);
+            json_t *value = json_object_get(row, names[c]);
+
+            if (value != NULL && !json_is_null(value)) {
+                format_value(value, "", text, sizeof(text));
+                cells[r * (size_t)count + (size_t)c] = strdup(text);
             }
         }
     }
-    for (int c = 0; !tsv && c < count; c++) {
-        print_cell(names[c], widths[c], c + 1 == count);
+    table_print(header, (const char *const *)cells, (int)nrows, count, tsv);
+    for (size_t i = 0; i < nrows * (size_t)count; i++) {
+        free(cells[i]);
     }
-    if (!tsv) {
-        putchar('\n');
-    }
-    json_array_foreach(rows, r, row)
-    {
-        for (int c = 0; c < count; c++) {
-            format_value(json_object_get(row, names[c]), tsv ? "" : "-", cell,
-                         sizeof(cell));
-            if (!tsv) {
-                print_cell(cell, widths[c], c + 1 == count);
-                continue;
-            }
-            if (c > 0) {
-                putchar('\t');
-            }
-            print_tsv_value(cell);
-        }
-        putchar('\n');
-    }
+    free(cells);
 }
 
 /* Prints "revoked FINGERPRINT" for each certificate the result lists, or its summary
