@@ -5,6 +5,8 @@
  */
 #include "adminop_cert.h"
 
+#include "cert_subject.h"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -56,26 +58,6 @@ static char *serial_text(const ASN1_INTEGER *serial)
     }
     BIO_free(bio);
     return text;
-}
-
-/* Copies the first entry of `nid` in the name, as UTF-8, into out ("" when absent). */
-static void name_entry(const X509_NAME *name, int nid, char *out, size_t size)
-{
-    int index = X509_NAME_get_index_by_NID(name, nid, -1);
-    unsigned char *utf8 = NULL;
-    int len;
-
-    out[0] = '\0';
-    if (index < 0) {
-        return;
-    }
-    len = ASN1_STRING_to_UTF8(&utf8,
-                              X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index)));
-    if (len >= 0 && (size_t)len < size) {
-        memcpy(out, utf8, (size_t)len);
-        out[len] = '\0';
-    }
-    OPENSSL_free(utf8);
 }
 
 static int time_text(const ASN1_TIME *t, char out[ADMINOP_CERT_TIME_LEN + 1])
@@ -135,8 +117,8 @@ static int fill_facts(X509 *cert, struct adminop_cert *out)
     out->subject = name_text(subject);
     out->issuer = name_text(X509_get_issuer_name(cert));
     out->serial = serial_text(X509_get0_serialNumber(cert));
-    name_entry(subject, NID_commonName, out->common_name, sizeof(out->common_name));
-    name_entry(subject, NID_countryName, out->country, sizeof(out->country));
+    cert_name_entry(subject, NID_commonName, out->common_name, sizeof(out->common_name));
+    cert_name_entry(subject, NID_countryName, out->country, sizeof(out->country));
     if (out->subject == NULL || out->issuer == NULL || out->serial == NULL ||
         time_text(X509_get0_notBefore(cert), out->not_before) != 0 ||
         time_text(X509_get0_notAfter(cert), out->not_after) != 0) {

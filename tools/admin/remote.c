@@ -2,7 +2,7 @@
 
 #include "adminop.h"
 #include "args.h"
-#include "certfile.h"
+#include "cert_subject.h"
 #include "request.h"
 #include "validate.h"
 
@@ -342,21 +342,20 @@ static int receive_reply(struct remote *remote, const struct remote_settings *se
 static int read_identity(const char *cert_file, char *principal, size_t size,
                          char topic_state[3])
 {
-    struct certfile_info info;
+    struct cert_subject subject;
+    char err[600];
 
-    if (certfile_read(cert_file, &info) != 0) {
+    if (cert_subject_read(cert_file, &subject, err, sizeof(err)) != 0) {
+        admin_error("%s", err);
         return -1;
     }
-    if (info.common_name == NULL || !validate_id(ID_PRINCIPAL, info.common_name)) {
+    if (!validate_id(ID_PRINCIPAL, subject.common_name)) {
         admin_error("the subject CN of %s is not a principal id", cert_file);
-        certfile_free(&info);
         return -1;
     }
-    snprintf(principal, size, "%s", info.common_name);
+    snprintf(principal, size, "%s", subject.common_name);
     snprintf(topic_state, 3, "%s",
-             info.country != NULL && strlen(info.country) == 2 ? info.country
-                                                               : NETWORK_TOPIC_STATE);
-    certfile_free(&info);
+             subject.country[0] != '\0' ? subject.country : NETWORK_TOPIC_STATE);
     return 0;
 }
 

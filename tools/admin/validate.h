@@ -8,8 +8,6 @@
 
 #include <stdbool.h>
 
-#define FINGERPRINT_HEX_LEN 64
-
 /* The identifier formats of the schema's CHECK constraints. */
 enum id_kind {
     ID_STATE,     /* ^[A-Z]{2}$ */
