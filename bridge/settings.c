@@ -1,6 +1,6 @@
 #include "settings.h"
 
-#include "certificate.h"
+#include "cert_subject.h"
 #include "control.h"
 #include "log.h"
 
@@ -306,6 +306,7 @@ static int resolve_webhooks(const struct iactn_config *config, struct settings *
 
 static int resolve_settings(const struct iactn_config *config, struct settings *settings)
 {
+    struct cert_subject subject;
     char err[600];
     long port = 8883;
     const char *level = config_get(config, "log_level");
@@ -341,11 +342,11 @@ static int resolve_settings(const struct iactn_config *config, struct settings *
         return -1;
     }
 
-    if (certificate_common_name(settings->mqtt.cert_file, settings->principal,
-                                sizeof(settings->principal), err, sizeof(err)) != 0) {
+    if (cert_subject_read(settings->mqtt.cert_file, &subject, err, sizeof(err)) != 0) {
         fprintf(stderr, PROGRAM ": %s\n", err);
         return -1;
     }
+    snprintf(settings->principal, sizeof(settings->principal), "%s", subject.common_name);
     if (config_get(config, "client_id") != NULL) {
         snprintf(settings->client_id, sizeof(settings->client_id), "%s",
                  config_get(config, "client_id"));

@@ -5,6 +5,7 @@
  */
 #include "ack.h"
 #include "capimport.h"
+#include "cert_subject.h"
 #include "compose.h"
 #include "config.h"
 #include "directory.h"
@@ -13,7 +14,6 @@
 #include "lang.h"
 #include "publish.h"
 #include "status.h"
-#include "subject.h"
 #include "topic.h"
 #include "watch.h"
 
@@ -596,14 +596,14 @@ static int read_state(const char *option, const char *value, char out[3])
  */
 static int resolve_identity(const struct tool_options *options, struct identity *identity)
 {
-    struct subject subject;
+    struct cert_subject subject;
     char err[600];
 
     if (options->cert_file == NULL) {
         return usage_error("missing --cert (or IACTN_CERT, or cert in the config file)",
                            NULL);
     }
-    if (subject_read(options->cert_file, &subject, err, sizeof(err)) != 0) {
+    if (cert_subject_read(options->cert_file, &subject, err, sizeof(err)) != 0) {
         fprintf(stderr, PROGRAM ": %s\n", err);
         return EXIT_USAGE;
     }
