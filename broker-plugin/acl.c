@@ -5,6 +5,8 @@
  * topic by the topic_acl rows of the client's role and state.
  */
 #include "plugin.h"
+
+#include <jansson.h>
 #include "stamp.h"
 #include "topic.h"
 
@@ -70,8 +72,32 @@ static bool is_alert_topic(const char *topic)
 /* Topics whose messages the message event validates and stamps. */
 static bool is_checked_topic(const char *topic)
 {
+    size_t n = strlen(topic);
+
     return is_alert_topic(topic) || strncmp(topic, "iactn/acks/", 11) == 0 ||
-           strncmp(topic, "iactn/admin/", 12) == 0;
+           (strncmp(topic, "iactn/admin/", 12) == 0 && n > 8 &&
+            strcmp(topic + n - 8, "/request") == 0);
+}
+
+/* Returns true when a payload on a checked topic already carries a stamp. Only the
+ * broker writes stamps, in the message event; a client that sends one is refused, so
+ * that no path that skips the message event (a will the plugin failed to recognise)
+ * can deliver it. On alert topics only a payload that starts with the stamp is read as
+ * one; elsewhere any "iactn" member counts. */
+static bool carries_stamp(const struct mosquitto_evt_acl_check *ed)
+{
+    static const char prefix[] = "{\"iactn\":";
+    json_t *root;
+    bool stamped;
+
+    if (is_alert_topic(ed->topic)) {
+        return ed->payloadlen >= sizeof(prefix) - 1 &&
+               memcmp(ed->payload, prefix, sizeof(prefix) - 1) == 0;
+    }
+    root = json_loadb(ed->payload, ed->payloadlen, 0, NULL);
+    stamped = json_object_get(root, "iactn") != NULL;
+    json_decref(root);
+    return stamped;
 }
 
 static int check_read(const struct iactn_policy *p, const struct iactn_principal *pr,
@@ -107,7 +133,7 @@ static void audit_denial(const struct iactn_principal *pr, const char *action,
 
     snprintf(detail, sizeof(detail), "{\"rule\":%ld,\"reason\":\"%s\"}", rule_id,
              reason);
-    audit_record(pr->id, action, topic, detail);
+    audit_record_limited(pr->id, action, topic, detail);
 }
 
 static int check_subscribe(const struct iactn_policy *p, const struct iactn_principal *pr,
@@ -135,6 +161,8 @@ static int check_write(const struct iactn_policy *p, const struct iactn_principa
     if (clients_is_gone(ed->client) && is_checked_topic(ed->topic)) {
         /* a will skips the message event, so it could carry a stamp of its own */
         reason = "will_on_checked_topic";
+    } else if (is_checked_topic(ed->topic) && carries_stamp(ed)) {
+        reason = "forged_stamp";
     } else if (is_alert_topic(ed->topic) && ed->retain) {
         reason = "alert_retained";
     } else if (rules_allow(p, pr, ACCESS_PUBLISH, ed->topic, MODE_MATCH_TOPIC, &rule_id)) {

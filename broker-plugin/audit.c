@@ -7,12 +7,26 @@
 #include "plugin.h"
 #include "dblink.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define QUEUE_CAPACITY 8192
 #define BATCH_MAX 256
+#define LIMITED_PER_SECOND 20          /* denial rows per principal and second */
+#define LIMITED_SHARE (QUEUE_CAPACITY * 3 / 4) /* the rest is kept for other rows */
+#define LIMIT_SLOTS 1024
+
+/* Denial rows counted per principal (by hash of its id; colliding ids share a slot). */
+struct limit_slot {
+    time_t second;
+    unsigned count;
+    unsigned long suppressed;
+    char actor[64];
+};
+
+static struct limit_slot limits[LIMIT_SLOTS];
 
 struct audit_row {
     char *actor;
@@ -71,6 +85,49 @@ void audit_record(const char *actor, const char *action, const char *object,
         return;
     }
     audit.count++;
+}
+
+static unsigned int slot_of(const char *actor)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *actor; actor++) {
+        h = (h ^ (unsigned char)*actor) * 16777619u;
+    }
+    return h % LIMIT_SLOTS;
+}
+
+/* Writes one row saying how many denial rows of a principal were left out. */
+static void flush_suppressed(struct limit_slot *slot)
+{
+    char detail[64];
+
+    if (slot->suppressed == 0) {
+        return;
+    }
+    snprintf(detail, sizeof(detail), "{\"rows\":%lu}", slot->suppressed);
+    audit_record(slot->actor, "audit-suppressed", "", detail);
+    slot->suppressed = 0;
+}
+
+void audit_record_limited(const char *actor, const char *action, const char *object,
+                          const char *detail)
+{
+    time_t now = time(NULL);
+    struct limit_slot *slot = &limits[slot_of(actor ? actor : "-")];
+
+    if (slot->second != now || strcmp(slot->actor, actor ? actor : "-") != 0) {
+        flush_suppressed(slot);
+        slot->second = now;
+        slot->count = 0;
+        snprintf(slot->actor, sizeof(slot->actor), "%s", actor ? actor : "-");
+    }
+    if (slot->count >= LIMITED_PER_SECOND || audit.count >= LIMITED_SHARE) {
+        slot->suppressed++;
+        return;
+    }
+    slot->count++;
+    audit_record(actor, action, object, detail);
 }
 
 void audit_start(const char *conninfo)
@@ -191,6 +248,13 @@ static void log_drops(void)
 
 void audit_tick(void)
 {
+    time_t now = time(NULL);
+
+    for (int i = 0; i < LIMIT_SLOTS; i++) {
+        if (limits[i].suppressed && limits[i].second != now) {
+            flush_suppressed(&limits[i]);
+        }
+    }
     log_drops();
     if (!audit.started || !dblink_poll(&audit.link, "queueing audit rows")) {
         return;

@@ -57,6 +57,38 @@ static bool client_id_valid(const char *client_id, const char *principal)
     return true;
 }
 
+/* Returns true when client_id also belongs to a longer principal id that starts with
+ * "{principal}-": principal "ops" may not use "ops-co-live", the id space of "ops-co". */
+static bool client_id_of_longer_principal(const struct iactn_policy *p,
+                                          const char *principal, const char *client_id)
+{
+    size_t n = strlen(principal);
+    size_t lo = 0, hi = p->n_principals;
+
+    /* principals are sorted by id: find the first one after principal */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (strcmp(p->principals[mid].id, principal) <= 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    for (size_t i = lo; i < p->n_principals; i++) {
+        const char *other = p->principals[i].id;
+        size_t m = strlen(other);
+
+        if (strncmp(other, principal, n) != 0) {
+            break;
+        }
+        if (other[n] == '-' && strncmp(client_id, other, m) == 0 && client_id[m] == '-') {
+            return true;
+        }
+    }
+    return false;
+}
+
 const char *auth_refusal_reason(const struct iactn_policy *p, const struct iactn_cert *c)
 {
     const struct iactn_principal *pr = c->principal;
@@ -112,6 +144,7 @@ int auth_on_basic_auth(int event, void *event_data, void *userdata)
     if (p == NULL) {
         plugin_log(MOSQ_LOG_WARNING, "connect refused client_id=%s reason=no_policy",
                    client_id);
+        audit_connect("-", "connect-refused", client_id, "", "no_policy");
         return MOSQ_ERR_AUTH;
     }
     if (client_fingerprint(ed->client, fingerprint) != 0) {
@@ -122,7 +155,9 @@ int auth_on_basic_auth(int event, void *event_data, void *userdata)
     }
     cert = policy_find_cert(p, fingerprint);
     reason = cert ? auth_refusal_reason(p, cert) : "certificate_unknown";
-    if (reason == NULL && !client_id_valid(client_id, cert->principal->id)) {
+    if (reason == NULL && (!client_id_valid(client_id, cert->principal->id) ||
+                           client_id_of_longer_principal(p, cert->principal->id,
+                                                         client_id))) {
         reason = "client_id_invalid";
     }
     if (reason) {
@@ -139,6 +174,8 @@ int auth_on_basic_auth(int event, void *event_data, void *userdata)
                    client_id);
         return MOSQ_ERR_AUTH;
     }
+    /* a session taken over now sends its will before its disconnect event runs */
+    clients_mark_replaced(ed->client, client_id);
     plugin_log(MOSQ_LOG_NOTICE,
                "connect accepted client_id=%s principal=%s state=%s role=%s fingerprint=%s",
                client_id, cert->principal->id,

@@ -111,6 +111,15 @@ void clients_remove(const struct mosquitto *client, const char *client_id)
     }
 }
 
+void clients_mark_replaced(const struct mosquitto *client, const char *client_id)
+{
+    for (struct tracked_client *c = buckets[bucket_of(client_id)]; c; c = c->next) {
+        if (c->client != client && strcmp(c->client_id, client_id) == 0) {
+            remember_gone(c->client);
+        }
+    }
+}
+
 void clients_enforce(const struct iactn_policy *p)
 {
     for (int b = 0; b < BUCKETS; b++) {

@@ -20,13 +20,32 @@ void dblink_init(struct iactn_dblink *l, const char *name, const char *conninfo)
     l->backoff_s = BACKOFF_MIN_S;
 }
 
+/* Copies a libpq message into out on one line: newlines and other control characters
+ * become spaces, double quotes become single ones, trailing spaces go. */
+static void one_line(const char *message, char *out, size_t out_size)
+{
+    size_t n = 0;
+
+    for (const char *c = message; *c && n + 1 < out_size; c++) {
+        unsigned char ch = (unsigned char)*c;
+
+        out[n++] = ch < 0x20 || ch == 0x7f ? ' ' : ch == '"' ? '\'' : (char)ch;
+    }
+    while (n > 0 && out[n - 1] == ' ') {
+        n--;
+    }
+    out[n] = '\0';
+}
+
 void dblink_fail(struct iactn_dblink *l, const char *what, const char *consequence)
 {
-    const char *detail = l->conn ? PQerrorMessage(l->conn) : "";
+    char detail[256];
 
+    one_line(l->conn ? PQerrorMessage(l->conn) : "", detail, sizeof(detail));
     if (!l->outage_logged) {
         plugin_log(MOSQ_LOG_ERR,
-                   "database link=%s %s failed: %s; %s, retrying with backoff up to %d s",
+                   "database link=%s failed=\"%s\" error=\"%s\" consequence=\"%s\" "
+                   "retry_max_s=%d",
                    l->name, what, detail[0] ? detail : "no detail", consequence,
                    BACKOFF_MAX_S);
         l->outage_logged = true;

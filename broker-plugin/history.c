@@ -21,6 +21,7 @@ struct entry {
     char origin[2];
     bool used;
     uint32_t recipients; /* index into the interned recipient sets */
+    uint64_t content;    /* hash of the payload as sent; 0 when read from the archive */
 };
 
 static struct {
@@ -119,7 +120,8 @@ static long intern_set(const struct iactn_state_set *set)
     return (long)hist.n_sets++;
 }
 
-int history_add(const char *id, const char *origin, const struct iactn_state_set *recipients)
+int history_add(const char *id, const char *origin, const struct iactn_state_set *recipients,
+                uint64_t content)
 {
     uint8_t key[16];
     struct entry *e;
@@ -136,6 +138,7 @@ int history_add(const char *id, const char *origin, const struct iactn_state_set
         memcpy(e->id, key, 16);
         memcpy(e->origin, origin, 2);
         e->recipients = (uint32_t)set;
+        e->content = content;
         e->used = true;
         hist.n_used++;
     }
@@ -143,7 +146,8 @@ int history_add(const char *id, const char *origin, const struct iactn_state_set
 }
 
 enum history_answer history_lookup(const char *id, char *origin,
-                                   const struct iactn_state_set **recipients)
+                                   const struct iactn_state_set **recipients,
+                                   uint64_t *content)
 {
     uint8_t key[16];
     struct entry *e;
@@ -160,7 +164,21 @@ enum history_answer history_lookup(const char *id, char *origin,
     if (recipients) {
         *recipients = &hist.sets[e->recipients];
     }
+    if (content) {
+        *content = e->content;
+    }
     return HISTORY_KNOWN;
+}
+
+uint64_t history_content_hash(const void *payload, size_t len)
+{
+    const unsigned char *b = payload;
+    uint64_t h = UINT64_C(14695981039346656037);
+
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ b[i]) * UINT64_C(1099511628211);
+    }
+    return h ? h : 1;
 }
 
 void history_start(const char *conninfo, int window_days)
@@ -188,7 +206,7 @@ static void read_window(void)
                 for (char *code = strtok(list, ","); code; code = strtok(NULL, ",")) {
                     state_set_add(&recipients, code);
                 }
-                history_add(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), &recipients);
+                history_add(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), &recipients, 0);
             }
             hist.window_loaded = true;
             plugin_log(MOSQ_LOG_NOTICE, "alert history loaded alerts=%d days=%d",

@@ -23,12 +23,18 @@ static int reject(const char *principal, const char *topic, const char *reason,
                   const char *detail)
 {
     json_t *audit = json_pack("{s:s,s:s}", "reason", reason, "detail", detail);
-    char *text = audit ? json_dumps(audit, JSON_COMPACT) : NULL;
+    char *text;
+
+    if (audit == NULL) {
+        /* the detail quoted bytes that are not UTF-8: keep the reason at least */
+        audit = json_pack("{s:s}", "reason", reason);
+    }
+    text = audit ? json_dumps(audit, JSON_COMPACT) : NULL;
 
     plugin_log(MOSQ_LOG_NOTICE,
                "publish rejected principal=%s topic=%s reason=%s detail=\"%s\"", principal,
                topic, reason, detail);
-    audit_record(principal, "publish-rejected", topic, text);
+    audit_record_limited(principal, "publish-rejected", topic, text);
     free(text);
     json_decref(audit);
     return MOSQ_ERR_ACL_DENIED;
@@ -100,26 +106,32 @@ static void add_properties(struct mosquitto_evt_message *ed,
                                        "iactn-recipients", recipients);
 }
 
-/* An alert id belongs to the state that first used it, and only that state may
- * update or cancel the alert. Returns 0, or -1 with *reason and detail set. */
+/* An alert id names one alert: sending the identical payload again (a QoS 1 resend) is
+ * accepted, anything else under a known id is rejected, so recipients never hold a text
+ * the archive does not. Only the state that sent an alert may update or cancel it.
+ * Returns 0, or -1 with *reason and detail set. */
 static int check_history(const struct iactn_principal *sender, json_t *alert,
-                         const char **reason, char *detail, size_t detail_size)
+                         uint64_t content, const char **reason, char *detail,
+                         size_t detail_size)
 {
     const char *id = json_string_value(json_object_get(alert, "id"));
     json_t *references = json_object_get(alert, "references");
     char origin[3];
+    uint64_t known_content = 0;
     size_t i;
     json_t *ref;
 
-    if (history_lookup(id, origin, NULL) == HISTORY_KNOWN && strcmp(origin, sender->state) != 0) {
+    if (history_lookup(id, origin, NULL, &known_content) == HISTORY_KNOWN &&
+        (strcmp(origin, sender->state) != 0 || known_content != content)) {
         *reason = "id_taken";
-        snprintf(detail, detail_size, "alert id %s was already used by %s", id, origin);
+        snprintf(detail, detail_size, "alert id %s was already used by %s for another alert",
+                 id, origin);
         return -1;
     }
     json_array_foreach(references, i, ref) {
         const char *target = json_string_value(ref);
 
-        switch (history_lookup(target, origin, NULL)) {
+        switch (history_lookup(target, origin, NULL, NULL)) {
         case HISTORY_KNOWN:
             if (strcmp(origin, sender->state) == 0) {
                 continue;
@@ -147,8 +159,9 @@ static int check_history(const struct iactn_principal *sender, json_t *alert,
 /* Checks the alert's content against its topic and the policy, and works out who
  * receives it. Returns 0, or -1 with *reason and detail set. */
 static int check_alert(const struct iactn_policy *p, const struct iactn_principal *sender,
-                       json_t *alert, const char *category, struct iactn_recipients *out,
-                       const char **reason, char *detail, size_t detail_size)
+                       json_t *alert, uint64_t content, const char *category,
+                       struct iactn_recipients *out, const char **reason, char *detail,
+                       size_t detail_size)
 {
     struct iactn_alert_error aerr = {0};
     struct iactn_sharing_error serr = {0};
@@ -166,7 +179,7 @@ static int check_alert(const struct iactn_policy *p, const struct iactn_principa
                  declared, category);
         return -1;
     }
-    if (check_history(sender, alert, reason, detail, detail_size) != 0) {
+    if (check_history(sender, alert, content, reason, detail, detail_size) != 0) {
         return -1;
     }
     if (!policy_has_category(p, category)) {
@@ -191,6 +204,7 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
     struct iactn_alert_error aerr = {0};
     struct iactn_recipients out;
     const char *reason = NULL;
+    uint64_t content;
     struct timespec now;
     json_t *alert;
     void *stamped;
@@ -211,7 +225,9 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
     if (alert == NULL) {
         return reject(sender->id, ed->topic, aerr.reason, aerr.message);
     }
-    if (check_alert(p, sender, alert, category, &out, &reason, detail, sizeof(detail)) != 0) {
+    content = history_content_hash(ed->payload, ed->payloadlen);
+    if (check_alert(p, sender, alert, content, category, &out, &reason, detail,
+                    sizeof(detail)) != 0) {
         json_decref(alert);
         return reject(sender->id, ed->topic, reason, detail);
     }
@@ -221,7 +237,8 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
         json_decref(alert);
         return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");
     }
-    history_add(json_string_value(json_object_get(alert, "id")), sender->state, &out.states);
+    history_add(json_string_value(json_object_get(alert, "id")), sender->state, &out.states,
+                content);
     recipients_text(&out, recipients, sizeof(recipients));
     plugin_log(MOSQ_LOG_NOTICE,
                "alert accepted principal=%s id=%s topic=%s tlp=%s recipients=%s agencies=%zu",
@@ -272,7 +289,7 @@ static int handle_ack(struct mosquitto_evt_message *ed, const struct iactn_princ
         return reject(sender->id, ed->topic, aerr.reason, aerr.message);
     }
     alert_id = json_string_value(json_object_get(ack, "alert_id"));
-    if (history_lookup(alert_id, known, &recipients) != HISTORY_KNOWN ||
+    if (history_lookup(alert_id, known, &recipients, NULL) != HISTORY_KNOWN ||
         strcmp(known, origin) != 0) {
         json_decref(ack);
         return reject(sender->id, ed->topic, "unknown_alert",

@@ -10,6 +10,7 @@
 #include <mosquitto_plugin.h>
 #include <mqtt_protocol.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "policy.h"
 
@@ -49,6 +50,11 @@ void clients_enforce(const struct iactn_policy *p);
  * check for it is the check of its will message. */
 bool clients_is_gone(const struct mosquitto *client);
 
+/* Marks every other tracked connection that uses client_id as gone. mosquitto 2.0.11
+ * publishes the will of a connection whose client id a new connection takes over before
+ * it runs the old connection's disconnect event, so that event is too late. */
+void clients_mark_replaced(const struct mosquitto *client, const char *client_id);
+
 /* Forgets that a client had disconnected; called when it (or a new client at the same
  * address) authenticates. */
 void clients_forget_gone(const struct mosquitto *client);
@@ -59,6 +65,13 @@ void clients_clear(void);
 void audit_record(const char *actor, const char *action, const char *object,
                   const char *detail);
 
+/* Queues a denial row like audit_record, but at most 20 a second for each actor and
+ * only while the queue is less than three quarters full, so that a client cannot crowd
+ * out other rows by provoking denials. Rows left out are counted and written later as
+ * one "audit-suppressed" row per actor. */
+void audit_record_limited(const char *actor, const char *action, const char *object,
+                          const char *detail);
+
 /* Opens the audit link (without blocking) and writes queued rows from the tick. */
 void audit_start(const char *conninfo);
 void audit_tick(void);
@@ -67,17 +80,22 @@ void audit_stop(void);
 /* Alerts accepted by this broker, by id (see history.c). */
 enum history_answer { HISTORY_KNOWN, HISTORY_UNKNOWN, HISTORY_NOT_LOADED };
 
-/* Remembers that the alert with this id came from origin and went to recipients.
- * Returns 0, or -1 when the id is not a UUID or memory runs out. */
+/* Remembers that the alert with this id came from origin and went to recipients;
+ * content is history_content_hash of the payload as sent, or 0 when unknown. Returns 0,
+ * or -1 when the id is not a UUID or memory runs out. */
 int history_add(const char *id, const char *origin,
-                const struct iactn_state_set *recipients);
+                const struct iactn_state_set *recipients, uint64_t content);
+
+/* Returns a 64-bit FNV-1a hash of a payload, never 0. */
+uint64_t history_content_hash(const void *payload, size_t len);
 
 /* Looks an alert up; on HISTORY_KNOWN writes its origin (3 bytes) to origin and, when
  * recipients is not NULL, points it at the alert's recipient states (valid until the
- * next history_add). HISTORY_NOT_LOADED means the id is not in memory and the window of
+ * next history_add), and when content is not NULL stores the payload's hash there. HISTORY_NOT_LOADED means the id is not in memory and the window of
  * older alerts has not been read yet. */
 enum history_answer history_lookup(const char *id, char *origin,
-                                   const struct iactn_state_set **recipients);
+                                   const struct iactn_state_set **recipients,
+                                   uint64_t *content);
 
 /* Reads the alerts of the last window_days days from the archive, without blocking,
  * from history_tick. */

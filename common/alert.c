@@ -37,10 +37,24 @@ static int fail(struct iactn_alert_error *err, const char *reason, const char *p
 static void format_path(char *out, size_t size, const char *fmt, ...)
 {
     va_list ap;
+    size_t n;
+    int written;
 
     va_start(ap, fmt);
-    vsnprintf(out, size, fmt, ap);
+    written = vsnprintf(out, size, fmt, ap);
     va_end(ap);
+    if (written < 0 || (size_t)written < size) {
+        return;
+    }
+    /* cut back to a whole UTF-8 character, so the path stays valid text */
+    n = strlen(out);
+    while (n > 0 && ((unsigned char)out[n - 1] & 0xC0) == 0x80) {
+        n--;
+    }
+    if (n > 0 && (unsigned char)out[n - 1] >= 0xC0) {
+        n--;
+    }
+    out[n] = '\0';
 }
 
 /* Length in Unicode code points, as JSON Schema counts it. */
@@ -402,6 +416,11 @@ static int check_size(json_t *v, const struct field_rule *rule, const char *path
                       struct iactn_alert_error *err)
 {
     (void)rule;
+    /* JSON Schema's integer includes numbers such as 1.0, which jansson reads as reals */
+    if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) <= 9.0e15 &&
+        json_real_value(v) == (double)(long long)json_real_value(v)) {
+        return 0;
+    }
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
         return fail(err, "schema", path, "%s must be a non-negative integer", path);
     }
