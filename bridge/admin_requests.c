@@ -1,6 +1,7 @@
 #include "admin_requests.h"
 
 #include "adminop.h"
+#include "database.h"
 #include "log.h"
 
 #include <libpq-fe.h>
@@ -37,38 +38,23 @@ static void on_link_connect(struct mqtt_link *link, void *userdata)
  * logging. Limits how long one request may hold the thread. */
 static int ensure_db(struct admin_requests *service)
 {
-    static const char *const keywords[] = {"connect_timeout",
-                                           "keepalives_idle",
-                                           "keepalives_interval",
-                                           "keepalives_count",
-                                           "application_name",
-                                           "dbname",
-                                           NULL};
-    const char *values[] = {
-        "10", "30", "10", "3", "iactn-bridge-admin", service->conninfo, NULL};
-    char quoted[400];
-    PGresult *res;
+    char err[512];
+    char quoted[600];
 
     if (service->conn != NULL && PQstatus(service->conn) == CONNECTION_OK) {
         return 0;
     }
     PQfinish(service->conn);
-    service->conn = PQconnectdbParams(keywords, values, 1);
-    if (PQstatus(service->conn) == CONNECTION_OK) {
-        res = PQexec(service->conn,
-                     "SET statement_timeout = '30s'; SET lock_timeout = '10s'");
-        if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-            PQclear(res);
-            return 0;
-        }
-        PQclear(res);
+    service->conn = database_connect(
+        service->conninfo, "iactn-bridge-admin",
+        "SET statement_timeout = '30s'; SET lock_timeout = '10s'", err, sizeof(err));
+    if (service->conn == NULL) {
+        log_msg(LOG_LEVEL_ERROR,
+                "msg=\"administration requests cannot use the database\" error=%s",
+                log_quote(quoted, sizeof(quoted), err));
+        return -1;
     }
-    log_msg(LOG_LEVEL_ERROR,
-            "msg=\"administration requests cannot use the database\" error=%s",
-            log_quote(quoted, sizeof(quoted), PQerrorMessage(service->conn)));
-    PQfinish(service->conn);
-    service->conn = NULL;
-    return -1;
+    return 0;
 }
 
 /* Parses "iactn/admin/{STATE}/request". Returns 0 or -1. */

@@ -1,5 +1,6 @@
 #include "archive.h"
 
+#include "database.h"
 #include "endpoints.h"
 #include "log.h"
 
@@ -93,20 +94,6 @@ void archive_free(struct archive *archive)
     free(archive);
 }
 
-/* Returns the first line of libpq's error message, quoted for a log line. */
-static const char *quoted_error(const char *message, char *buf, size_t size)
-{
-    char line[512];
-    size_t len = strcspn(message, "\n");
-
-    if (len >= sizeof(line)) {
-        len = sizeof(line) - 1;
-    }
-    memcpy(line, message, len);
-    line[len] = '\0';
-    return log_quote(buf, size, line);
-}
-
 /*
  * Turns synchronous_commit on for the session when the server's setting is off. A
  * message is acknowledged to the broker as soon as its commit returns, so the commit
@@ -138,32 +125,21 @@ static int require_durable_commit(struct archive *archive)
     return rc;
 }
 
-/*
- * Opens a connection. Defaults placed before the connection string let it override
- * them: a connection timeout, and TCP keepalives so that a dead server is noticed in
- * about a minute rather than after the kernel's two hours.
- */
+/* Opens a connection whose commits survive a crash of the server. Returns 0, or -1
+ * with the error, quoted for a log line, in `err`. */
 static int open_connection(struct archive *archive, char *err, size_t err_size)
 {
-    static const char *const keywords[] = {"connect_timeout",
-                                           "keepalives_idle",
-                                           "keepalives_interval",
-                                           "keepalives_count",
-                                           "application_name",
-                                           "dbname",
-                                           NULL};
-    const char *values[] = {"10", "30", "10", "3", archive->name, archive->conninfo,
-                            NULL};
+    char reason[512];
 
     PQfinish(archive->conn);
-    archive->conn = PQconnectdbParams(keywords, values, 1);
+    archive->conn =
+        database_connect(archive->conninfo, archive->name, NULL, reason, sizeof(reason));
     if (archive->conn == NULL) {
-        log_quote(err, err_size, "out of memory");
+        log_quote(err, err_size, reason);
         return -1;
     }
-    if (PQstatus(archive->conn) != CONNECTION_OK ||
-        require_durable_commit(archive) != 0) {
-        quoted_error(PQerrorMessage(archive->conn), err, err_size);
+    if (require_durable_commit(archive) != 0) {
+        database_quote_error(err, err_size, PQerrorMessage(archive->conn));
         PQfinish(archive->conn);
         archive->conn = NULL;
         return -1;
@@ -201,7 +177,7 @@ static int refresh_endpoints(struct archive *archive, char *err, size_t err_size
     }
     if (endpoint_set_load(&archive->endpoints, archive->conn, ENDPOINT_ROUTING, load_err,
                           sizeof(load_err)) != 0) {
-        quoted_error(load_err, err, err_size);
+        database_quote_error(err, err_size, load_err);
         return -1;
     }
     archive->endpoints_stale = 0;
@@ -249,7 +225,7 @@ static int classify_failure(struct archive *archive, const PGresult *result,
     const char *sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
     char quoted_topic[300];
 
-    quoted_error(PQresultErrorMessage(result), err, err_size);
+    database_quote_error(err, err_size, PQresultErrorMessage(result));
     if (PQstatus(archive->conn) != CONNECTION_OK || !is_permanent(sqlstate)) {
         return -1;
     }
@@ -469,8 +445,8 @@ insert_until_final(struct archive *archive,
                    const void *item, const char *id, const char *topic,
                    const atomic_int *stop)
 {
+    struct database_backoff backoff = {BACKOFF_FIRST_MS, BACKOFF_MAX_MS, 0};
     char err[600];
-    long backoff_ms = BACKOFF_FIRST_MS;
     int rc;
 
     for (;;) {
@@ -480,10 +456,9 @@ insert_until_final(struct archive *archive,
             return (enum archive_result)rc;
         }
         note_failure(archive, id, topic, err);
-        if (sleep_unless_stopped(backoff_ms, stop)) {
+        if (sleep_unless_stopped(database_backoff_next(&backoff), stop)) {
             return ARCHIVE_STOPPED;
         }
-        backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
     }
 }
 

@@ -6,6 +6,7 @@
  */
 #include "directory.h"
 
+#include "database.h"
 #include "directory_cache.h"
 #include "directory_sync.h"
 #include "log.h"
@@ -57,8 +58,8 @@ struct directory {
 
     /* The publisher's thread only. */
     PGconn *conn;
-    int64_t db_retry_ms;
-    int64_t db_backoff_ms;
+    int64_t db_retry_ms; /* when to try to connect again */
+    struct database_backoff db_backoff;
     bool db_outage_logged;
     struct directory_cache cache;
     int64_t due_ms; /* when to compare next */
@@ -226,45 +227,28 @@ static void take_events(struct directory *directory)
 /* Connects and LISTENs. Logs the first failure of an outage and the recovery. */
 static void connect_db(struct directory *directory)
 {
-    static const char *const keywords[] = {"connect_timeout",
-                                           "keepalives_idle",
-                                           "keepalives_interval",
-                                           "keepalives_count",
-                                           "application_name",
-                                           "dbname",
-                                           NULL};
-    const char *values[] = {
-        "10", "30", "10", "3", "iactn-bridge-directory", directory->conninfo, NULL};
-    char quoted[400];
-    PGresult *res;
+    char err[512];
+    char quoted[600];
 
-    directory->conn = PQconnectdbParams(keywords, values, 1);
-    if (PQstatus(directory->conn) == CONNECTION_OK) {
-        res = PQexec(directory->conn, "SET TimeZone = 'UTC'; LISTEN iactn_policy");
-        if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-            PQclear(res);
-            log_msg(LOG_LEVEL_INFO, "msg=\"directory listening for policy changes\"");
-            directory->db_outage_logged = false;
-            directory->db_backoff_ms = DB_BACKOFF_FIRST_MS;
-            directory->full = true;
-            directory->due_ms = now_ms();
-            return;
-        }
-        PQclear(res);
+    directory->conn =
+        database_connect(directory->conninfo, "iactn-bridge-directory",
+                         "SET TimeZone = 'UTC'; LISTEN iactn_policy", err, sizeof(err));
+    if (directory->conn != NULL) {
+        log_msg(LOG_LEVEL_INFO, "msg=\"directory listening for policy changes\"");
+        directory->db_outage_logged = false;
+        database_backoff_reset(&directory->db_backoff);
+        directory->full = true;
+        directory->due_ms = now_ms();
+        return;
     }
     if (!directory->db_outage_logged) {
         log_msg(LOG_LEVEL_ERROR,
                 "msg=\"directory cannot use the database; retrying with backoff\" "
                 "error=%s",
-                log_quote(quoted, sizeof(quoted), PQerrorMessage(directory->conn)));
+                log_quote(quoted, sizeof(quoted), err));
         directory->db_outage_logged = true;
     }
-    PQfinish(directory->conn);
-    directory->conn = NULL;
-    directory->db_retry_ms = now_ms() + directory->db_backoff_ms;
-    directory->db_backoff_ms = directory->db_backoff_ms * 2 > DB_BACKOFF_MAX_MS
-                                   ? DB_BACKOFF_MAX_MS
-                                   : directory->db_backoff_ms * 2;
+    directory->db_retry_ms = now_ms() + database_backoff_next(&directory->db_backoff);
 }
 
 static void drop_db(struct directory *directory, const char *why)
@@ -272,11 +256,11 @@ static void drop_db(struct directory *directory, const char *why)
     char quoted[400];
 
     log_msg(LOG_LEVEL_ERROR, "msg=\"directory lost the database; reconnecting\" error=%s",
-            log_quote(quoted, sizeof(quoted), why));
+            database_quote_error(quoted, sizeof(quoted), why));
     directory->db_outage_logged = true;
     PQfinish(directory->conn);
     directory->conn = NULL;
-    directory->db_retry_ms = now_ms() + DB_BACKOFF_FIRST_MS;
+    directory->db_retry_ms = now_ms() + directory->db_backoff.first_ms;
 }
 
 /* Reads pending notifications; any of them makes a comparison due shortly. */
@@ -375,7 +359,8 @@ struct directory *directory_new(const char *conninfo,
     }
     directory->wake[0] = directory->wake[1] = -1;
     pthread_mutex_init(&directory->lock, NULL);
-    directory->db_backoff_ms = DB_BACKOFF_FIRST_MS;
+    directory->db_backoff.first_ms = DB_BACKOFF_FIRST_MS;
+    directory->db_backoff.max_ms = DB_BACKOFF_MAX_MS;
     directory->due_ms = DIRECTORY_NEVER;
     directory->settle_until_ms = DIRECTORY_NEVER;
     directory->conninfo = strdup(conninfo);

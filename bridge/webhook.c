@@ -1,5 +1,6 @@
 #include "webhook.h"
 
+#include "database.h"
 #include "endpoints.h"
 #include "log.h"
 #include "webhook_request.h"
@@ -66,7 +67,7 @@ struct webhook_worker {
     long long next_claim_ms; /* monotonic time of the next claim */
     int backlog;             /* the last claim filled every endpoint's room */
     long long db_retry_at_ms;
-    long db_retry_ms;
+    struct database_backoff db_backoff;
     int db_outage;
     pthread_t thread;
     int thread_started;
@@ -114,20 +115,6 @@ static long long monotonic_ms(void)
     return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-/* Returns the first line of `message`, quoted for a log line. */
-static const char *quoted_line(const char *message, char *buf, size_t size)
-{
-    char line[512];
-    size_t len = strcspn(message, "\n");
-
-    if (len >= sizeof(line)) {
-        len = sizeof(line) - 1;
-    }
-    memcpy(line, message, len);
-    line[len] = '\0';
-    return log_quote(buf, size, line);
-}
-
 /* Returns the delay before the attempt after `attempt` (1 for the first): uniform in
  * [0, min(backoff_max, backoff_first * 2^(attempt - 1))] milliseconds. */
 static long retry_delay_ms(const struct webhook_options *options, int attempt)
@@ -151,45 +138,28 @@ static void drop_connection(struct webhook_worker *w, const char *err)
 
     PQfinish(w->conn);
     w->conn = NULL;
-    w->db_retry_at_ms = monotonic_ms() + w->db_retry_ms;
-    w->db_retry_ms =
-        w->db_retry_ms * 2 > DB_RETRY_MAX_MS ? DB_RETRY_MAX_MS : w->db_retry_ms * 2;
+    w->db_retry_at_ms = monotonic_ms() + database_backoff_next(&w->db_backoff);
     if (!w->db_outage) {
         w->db_outage = 1;
         log_msg(LOG_LEVEL_ERROR,
                 "msg=\"webhook worker cannot use the database; deliveries wait, and it "
                 "reconnects with backoff\" connection=%s error=%s",
-                w->options.name, quoted_line(err, quoted, sizeof(quoted)));
+                w->options.name, database_quote_error(quoted, sizeof(quoted), err));
     }
 }
 
 static int open_connection(struct webhook_worker *w)
 {
-    static const char *const keywords[] = {"connect_timeout",
-                                           "keepalives_idle",
-                                           "keepalives_interval",
-                                           "keepalives_count",
-                                           "application_name",
-                                           "dbname",
-                                           NULL};
-    const char *values[] = {"10", "30", "10", "3", w->options.name, w->options.conninfo,
-                            NULL};
-    PGresult *result;
+    char err[512];
 
-    w->conn = PQconnectdbParams(keywords, values, 1);
-    if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK) {
-        drop_connection(w, w->conn ? PQerrorMessage(w->conn) : "out of memory");
+    w->conn = database_connect(w->options.conninfo, w->options.name,
+                               "LISTEN iactn_policy", err, sizeof(err));
+    if (w->conn == NULL) {
+        drop_connection(w, err);
         return -1;
     }
-    result = PQexec(w->conn, "LISTEN iactn_policy");
-    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
-        drop_connection(w, PQresultErrorMessage(result));
-        PQclear(result);
-        return -1;
-    }
-    PQclear(result);
     w->endpoints_stale = 1;
-    w->db_retry_ms = DB_RETRY_FIRST_MS;
+    database_backoff_reset(&w->db_backoff);
     if (w->db_outage) {
         w->db_outage = 0;
         log_msg(LOG_LEVEL_INFO,
@@ -309,7 +279,8 @@ static int record_outcome(struct webhook_worker *w, const struct outcome *outcom
             log_msg(LOG_LEVEL_ERROR,
                     "msg=\"database rejected a delivery outcome\" delivery=%lld error=%s",
                     outcome->delivery_id,
-                    quoted_line(PQresultErrorMessage(result), quoted, sizeof(quoted)));
+                    database_quote_error(quoted, sizeof(quoted),
+                                         PQresultErrorMessage(result)));
         }
     } else if (strcmp(PQcmdTuples(result), "0") == 0) {
         log_msg(LOG_LEVEL_DEBUG,
@@ -645,7 +616,8 @@ struct webhook_worker *webhook_worker_new(const struct webhook_options *options,
     w->request_options.proxy = options->proxy;
     w->request_options.timeout_ms = options->timeout_ms;
     w->stop = stop;
-    w->db_retry_ms = DB_RETRY_FIRST_MS;
+    w->db_backoff.first_ms = DB_RETRY_FIRST_MS;
+    w->db_backoff.max_ms = DB_RETRY_MAX_MS;
     w->endpoints_stale = 1;
     w->multi = curl_multi_init();
     if (w->multi == NULL) {
