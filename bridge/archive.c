@@ -3,6 +3,7 @@
 #include "database.h"
 #include "endpoints.h"
 #include "log.h"
+#include "thread.h"
 
 #include <libpq-fe.h>
 #include <stdlib.h>
@@ -388,21 +389,6 @@ static int try_insert_ack(struct archive *archive, const void *item, char *err,
     return rc;
 }
 
-/* Sleeps `ms` milliseconds in short steps, returning early (nonzero) once `*stop` is set.
- */
-static int sleep_unless_stopped(long ms, const atomic_int *stop)
-{
-    struct timespec step = {0, 100 * 1000000L};
-
-    for (long slept = 0; slept < ms; slept += 100) {
-        if (atomic_load(stop)) {
-            return 1;
-        }
-        nanosleep(&step, NULL);
-    }
-    return atomic_load(stop);
-}
-
 static void note_failure(struct archive *archive, const char *id, const char *topic,
                          const char *err)
 {
@@ -456,7 +442,7 @@ insert_until_final(struct archive *archive,
             return (enum archive_result)rc;
         }
         note_failure(archive, id, topic, err);
-        if (sleep_unless_stopped(database_backoff_next(&backoff), stop)) {
+        if (thread_sleep_unless_stopped(database_backoff_next(&backoff), stop)) {
             return ARCHIVE_STOPPED;
         }
     }

@@ -115,20 +115,37 @@ static int is_state_code(const char *s)
     return topic_is_state_code(s);
 }
 
+/* Reads what the stamps of alerts and acknowledgements share: the sender's principal
+ * and the time the broker received the message. Returns NULL or the reason the stamp
+ * is malformed. */
+static const char *read_stamp_sender(json_t *stamp, const char **sender,
+                                     const char **received_at)
+{
+    if (!json_is_object(stamp)) {
+        return "no \"iactn\" stamp object; the message did not pass the IACTN broker "
+               "plugin";
+    }
+    *sender = get_string(json_object_get(stamp, "sender"), "principal");
+    if (*sender == NULL || !is_principal_id(*sender)) {
+        return "missing or invalid iactn.sender.principal";
+    }
+    *received_at = get_string(stamp, "received");
+    if (*received_at == NULL || !is_time(*received_at)) {
+        return "missing or invalid iactn.received";
+    }
+    return NULL;
+}
+
 /* Reads the stamp members into `row`. Returns NULL or the reason it is malformed. */
 static const char *read_stamp(struct archive_row *row, json_t *stamp)
 {
     json_t *sender = json_object_get(stamp, "sender");
     json_t *recipients = json_object_get(stamp, "recipients");
+    const char *reason = read_stamp_sender(stamp, &row->sender, &row->received_at);
     json_t *agency;
 
-    if (!json_is_object(stamp)) {
-        return "no \"iactn\" stamp object; the message did not pass the IACTN broker "
-               "plugin";
-    }
-    row->sender = get_string(sender, "principal");
-    if (row->sender == NULL || !is_principal_id(row->sender)) {
-        return "missing or invalid iactn.sender.principal";
+    if (reason != NULL) {
+        return reason;
     }
     agency = json_object_get(sender, "agency");
     if (agency != NULL && !json_is_null(agency)) {
@@ -136,10 +153,6 @@ static const char *read_stamp(struct archive_row *row, json_t *stamp)
         if (row->sender_agency == NULL || !is_agency_id(row->sender_agency)) {
             return "invalid iactn.sender.agency";
         }
-    }
-    row->received_at = get_string(stamp, "received");
-    if (row->received_at == NULL || !is_time(row->received_at)) {
-        return "missing or invalid iactn.received";
     }
     if (!json_is_array(json_object_get(recipients, "states"))) {
         return "missing iactn.recipients.states";
@@ -267,23 +280,15 @@ static const char *read_ack(struct ack_row *row)
     json_t *stamp = json_object_get(row->document, "iactn");
     json_t *sender = json_object_get(stamp, "sender");
     json_t *note = json_object_get(row->document, "note");
+    const char *reason = read_stamp_sender(stamp, &row->sender, &row->received_at);
     const char *state;
 
-    if (!json_is_object(stamp)) {
-        return "no \"iactn\" stamp object; the message did not pass the IACTN broker "
-               "plugin";
-    }
-    row->sender = get_string(sender, "principal");
-    if (row->sender == NULL || !is_principal_id(row->sender)) {
-        return "missing or invalid iactn.sender.principal";
+    if (reason != NULL) {
+        return reason;
     }
     state = get_string(sender, "state");
     if (state == NULL || strcmp(state, row->recipient) != 0) {
         return "iactn.sender.state is not the recipient state in the topic";
-    }
-    row->received_at = get_string(stamp, "received");
-    if (row->received_at == NULL || !is_time(row->received_at)) {
-        return "missing or invalid iactn.received";
     }
     row->alert_id = get_string(row->document, "alert_id");
     if (row->alert_id == NULL || !is_uuid(row->alert_id)) {

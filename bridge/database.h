@@ -1,5 +1,5 @@
 /*
- * What the bridge's PostgreSQL connections share. Each thread opens its own with the
+ * Helpers for the bridge's PostgreSQL connections. Each thread opens its own with the
  * same timeouts and keepalives, logs the first line of libpq's error messages, and
  * waits longer after each failed attempt to reach the server.
  */

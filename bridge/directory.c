@@ -10,6 +10,7 @@
 #include "directory_cache.h"
 #include "directory_sync.h"
 #include "log.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -402,7 +403,6 @@ int directory_start(struct directory *directory)
 
 int directory_stop(struct directory *directory, int timeout_seconds)
 {
-    struct timespec step = {0, 100 * 1000000L};
     int rc = mqtt_link_stop(directory->link, timeout_seconds);
 
     if (!directory->thread_started) {
@@ -410,15 +410,12 @@ int directory_stop(struct directory *directory, int timeout_seconds)
     }
     atomic_store(&directory->stop, 1);
     wake_thread(directory);
-    for (int i = 0; i < timeout_seconds * 10; i++) {
-        if (atomic_load(&directory->thread_ended)) {
-            pthread_join(directory->thread, NULL);
-            directory->thread_started = false;
-            return rc;
-        }
-        nanosleep(&step, NULL);
+    if (thread_join_within(directory->thread, &directory->thread_ended,
+                           timeout_seconds) != 0) {
+        return -1;
     }
-    return -1;
+    directory->thread_started = false;
+    return rc;
 }
 
 void directory_free(struct directory *directory)

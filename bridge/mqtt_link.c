@@ -7,13 +7,13 @@
 #include "mqtt_link.h"
 
 #include "log.h"
+#include "thread.h"
 
 #include <mqtt_protocol.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define KEEPALIVE_SECONDS 60
 #define RECONNECT_DELAY_MIN 1
@@ -168,15 +168,6 @@ fail:
     return NULL;
 }
 
-static void sleep_unless_stopped(struct mqtt_link *link, int seconds)
-{
-    struct timespec step = {0, 100 * 1000000L};
-
-    for (int i = 0; i < seconds * 10 && !atomic_load(&link->stop); i++) {
-        nanosleep(&step, NULL);
-    }
-}
-
 static void *link_main(void *arg)
 {
     struct mqtt_link *link = arg;
@@ -204,7 +195,7 @@ static void *link_main(void *arg)
                 "msg=\"MQTT network loop stopped; restarting it\" link=%s error=\"%s\" "
                 "retry_seconds=%d",
                 link->options.name, mosquitto_strerror(rc), delay);
-        sleep_unless_stopped(link, delay);
+        thread_sleep_unless_stopped(delay * 1000L, &link->stop);
         atomic_store(&link->restart_delay,
                      delay * 2 > RECONNECT_DELAY_MAX ? RECONNECT_DELAY_MAX : delay * 2);
         /* A failure here is retried by mosquitto_loop_forever() itself. */
@@ -231,22 +222,16 @@ int mqtt_link_start(struct mqtt_link *link)
 
 int mqtt_link_stop(struct mqtt_link *link, int timeout_seconds)
 {
-    struct timespec step = {0, 100 * 1000000L};
-
     if (!link->thread_started) {
         return 0;
     }
     atomic_store(&link->stop, 1);
     mosquitto_disconnect(link->mosq);
-    for (int i = 0; i < timeout_seconds * 10; i++) {
-        if (atomic_load(&link->thread_ended)) {
-            pthread_join(link->thread, NULL);
-            link->thread_started = false;
-            return 0;
-        }
-        nanosleep(&step, NULL);
+    if (thread_join_within(link->thread, &link->thread_ended, timeout_seconds) != 0) {
+        return -1;
     }
-    return -1;
+    link->thread_started = false;
+    return 0;
 }
 
 void mqtt_link_free(struct mqtt_link *link)

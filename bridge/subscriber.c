@@ -24,6 +24,7 @@
 #include "subscriber.h"
 
 #include "log.h"
+#include "thread.h"
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -313,15 +314,6 @@ fail:
     return NULL;
 }
 
-static void sleep_seconds_unless_stopped(const struct subscriber *subscriber, int seconds)
-{
-    struct timespec step = {0, 100 * 1000000L};
-
-    for (int i = 0; i < seconds * 10 && !atomic_load(subscriber->stop); i++) {
-        nanosleep(&step, NULL);
-    }
-}
-
 static void *network_main(void *arg)
 {
     struct subscriber *subscriber = arg;
@@ -349,7 +341,7 @@ static void *network_main(void *arg)
                 "msg=\"MQTT network loop stopped; restarting it\" error=\"%s\" "
                 "retry_seconds=%d",
                 mosquitto_strerror(rc), delay);
-        sleep_seconds_unless_stopped(subscriber, delay);
+        thread_sleep_unless_stopped(delay * 1000L, subscriber->stop);
         atomic_store(&subscriber->restart_delay,
                      delay * 2 > RECONNECT_DELAY_MAX ? RECONNECT_DELAY_MAX : delay * 2);
 

@@ -3,6 +3,7 @@
 #include "database.h"
 #include "endpoints.h"
 #include "log.h"
+#include "thread.h"
 #include "webhook_request.h"
 
 #include <curl/curl.h>
@@ -651,21 +652,15 @@ void webhook_worker_wake(void *worker)
 
 int webhook_worker_stop(struct webhook_worker *w, int timeout_seconds)
 {
-    struct timespec step = {0, 100 * 1000000L};
-
     if (!w->thread_started) {
         return 0;
     }
     curl_multi_wakeup(w->multi);
-    for (int i = 0; i < timeout_seconds * 10; i++) {
-        if (atomic_load(&w->thread_ended)) {
-            pthread_join(w->thread, NULL);
-            w->thread_started = 0;
-            return 0;
-        }
-        nanosleep(&step, NULL);
+    if (thread_join_within(w->thread, &w->thread_ended, timeout_seconds) != 0) {
+        return -1;
     }
-    return -1;
+    w->thread_started = 0;
+    return 0;
 }
 
 void webhook_worker_free(struct webhook_worker *w)
