@@ -4,7 +4,6 @@
  */
 #include "admin.h"
 #include "db.h"
-#include "validate.h"
 
 #include <stdio.h>
 
@@ -44,23 +43,11 @@ static const char status_sql[] =
 
 static int alert_status(struct admin_ctx *ctx, const struct admin_args *args)
 {
-    const char *params[] = {args->arg[0]};
     PGresult *res;
+    int rc = admin_db_query_alert(ctx, status_sql, args->arg[0], &res);
 
-    if (!validate_uuid(args->arg[0])) {
-        return ADMIN_EXIT_USAGE;
-    }
-    if (admin_db_open(ctx) != 0) {
-        return ADMIN_EXIT_FAILURE;
-    }
-    res = admin_db_query(ctx, status_sql, 1, params);
-    if (res == NULL) {
-        return ADMIN_EXIT_FAILURE;
-    }
-    if (PQntuples(res) == 0) {
-        admin_error("alert %s not found in the archive", args->arg[0]);
-        PQclear(res);
-        return ADMIN_EXIT_FAILURE;
+    if (rc != ADMIN_EXIT_OK) {
+        return rc;
     }
     admin_db_print(ctx, res);
     PQclear(res);

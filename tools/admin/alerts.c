@@ -32,24 +32,13 @@ static int alerts_list(struct admin_ctx *ctx, const struct admin_args *args)
 
 static int alert_show(struct admin_ctx *ctx, const struct admin_args *args)
 {
-    const char *params[] = {args->arg[0]};
     PGresult *res;
+    int rc = admin_db_query_alert(
+        ctx, "SELECT jsonb_pretty(payload) FROM alerts WHERE id = $1", args->arg[0],
+        &res);
 
-    if (!validate_uuid(args->arg[0])) {
-        return ADMIN_EXIT_USAGE;
-    }
-    if (admin_db_open(ctx) != 0) {
-        return ADMIN_EXIT_FAILURE;
-    }
-    res = admin_db_query(ctx, "SELECT jsonb_pretty(payload) FROM alerts WHERE id = $1", 1,
-                         params);
-    if (res == NULL) {
-        return ADMIN_EXIT_FAILURE;
-    }
-    if (PQntuples(res) == 0) {
-        admin_error("alert %s not found in the archive", args->arg[0]);
-        PQclear(res);
-        return ADMIN_EXIT_FAILURE;
+    if (rc != ADMIN_EXIT_OK) {
+        return rc;
     }
     printf("%s\n", PQgetvalue(res, 0, 0));
     PQclear(res);

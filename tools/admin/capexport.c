@@ -5,7 +5,6 @@
 #include "admin.h"
 #include "cap.h"
 #include "db.h"
-#include "validate.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -91,29 +90,14 @@ out:
 
 static int export_cap(struct admin_ctx *ctx, const struct admin_args *args)
 {
-    const char *params[] = {args->arg[0]};
+    static const char sql[] =
+        "SELECT a.payload::text, a.sender, coalesce(c.name, a.category), a.id::text "
+        "FROM alerts a LEFT JOIN categories c ON c.slug = a.category WHERE a.id = $1";
     PGresult *res;
-    int rc;
+    int rc = admin_db_query_alert(ctx, sql, args->arg[0], &res);
 
-    if (!validate_uuid(args->arg[0])) {
-        return ADMIN_EXIT_USAGE;
-    }
-    if (admin_db_open(ctx) != 0) {
-        return ADMIN_EXIT_FAILURE;
-    }
-    res = admin_db_query(ctx,
-                         "SELECT a.payload::text, a.sender, coalesce(c.name, a.category), "
-                         "       a.id::text "
-                         "FROM alerts a LEFT JOIN categories c ON c.slug = a.category "
-                         "WHERE a.id = $1",
-                         1, params);
-    if (res == NULL) {
-        return ADMIN_EXIT_FAILURE;
-    }
-    if (PQntuples(res) == 0) {
-        admin_error("alert %s not found in the archive", args->arg[0]);
-        PQclear(res);
-        return ADMIN_EXIT_FAILURE;
+    if (rc != ADMIN_EXIT_OK) {
+        return rc;
     }
     rc = write_cap(ctx, res);
     PQclear(res);

@@ -1,6 +1,7 @@
 #include "db.h"
 
 #include "table.h"
+#include "validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,31 @@ void admin_db_print(const struct admin_ctx *ctx, const PGresult *res)
 out:
     free(header);
     free(cells);
+}
+
+int admin_db_query_alert(struct admin_ctx *ctx, const char *sql, const char *id,
+                         PGresult **res)
+{
+    const char *params[] = {id};
+
+    *res = NULL;
+    if (!validate_uuid(id)) {
+        return ADMIN_EXIT_USAGE;
+    }
+    if (admin_db_open(ctx) != 0) {
+        return ADMIN_EXIT_FAILURE;
+    }
+    *res = admin_db_query(ctx, sql, 1, params);
+    if (*res == NULL) {
+        return ADMIN_EXIT_FAILURE;
+    }
+    if (PQntuples(*res) == 0) {
+        admin_error("alert %s not found in the archive", id);
+        PQclear(*res);
+        *res = NULL;
+        return ADMIN_EXIT_FAILURE;
+    }
+    return ADMIN_EXIT_OK;
 }
 
 int admin_db_list(struct admin_ctx *ctx, const char *sql, int nparams,

@@ -59,6 +59,14 @@ const char *admin_db_value(const PGresult *res, int row, int col);
  * when ctx->tsv is set. SQL NULL prints as "-" in a table and as "" in TSV. */
 void admin_db_print(const struct admin_ctx *ctx, const PGresult *res);
 
+/* Runs `sql` with the alert id `id` as its only parameter, connecting first if needed,
+ * after checking that the id is a UUID. Returns ADMIN_EXIT_OK with *res, which has at
+ * least one row and which the caller frees with PQclear, or another ADMIN_EXIT_* code
+ * after printing why: ADMIN_EXIT_USAGE for an id that is not a UUID,
+ * ADMIN_EXIT_FAILURE for a database error or an alert that is not in the archive. */
+int admin_db_query_alert(struct admin_ctx *ctx, const char *sql, const char *id,
+                         PGresult **res);
+
 /* Runs a query and prints its rows with admin_db_print(). Returns an ADMIN_EXIT_*
  * code. */
 int admin_db_list(struct admin_ctx *ctx, const char *sql, int nparams,
