@@ -91,6 +91,17 @@ static int get_pattern(struct adminop_ctx *ctx, const char **pattern)
     return 0;
 }
 
+/* Reads the required "allow" of a new rule: true to allow, false to deny. */
+static int get_allow(struct adminop_ctx *ctx, bool *allow)
+{
+    if (json_object_get(ctx->request, "allow") == NULL) {
+        return adminop_fail(
+            ctx, ADMINOP_INVALID_REQUEST,
+            "the request has no \"allow\" (true to allow, false to deny)");
+    }
+    return adminop_get_bool(ctx, "allow", false, allow);
+}
+
 /* A state administrator's allow rule may only grant what a network-wide allow rule of
  * the same access grants the role (or every role), and must not reach into what a
  * network-wide deny rule takes away. Patterns are compared with {state} standing for
@@ -188,12 +199,7 @@ static int acl_add(struct adminop_ctx *ctx, json_t **result)
         adminop_get_choice(ctx, "scope", scopes, false, &scope) != 0) {
         return -1;
     }
-    if (json_object_get(ctx->request, "allow") == NULL) {
-        return adminop_fail(
-            ctx, ADMINOP_INVALID_REQUEST,
-            "the request has no \"allow\" (true to allow, false to deny)");
-    }
-    if (adminop_get_bool(ctx, "allow", false, &allow) != 0) {
+    if (get_allow(ctx, &allow) != 0) {
         return -1;
     }
     state = state != NULL ? state : ctx->own_state;
@@ -406,12 +412,7 @@ static int rule_add(struct adminop_ctx *ctx, json_t **result)
         adminop_get_nonempty_text(ctx, "note", NOTE_MAX_CHARS, &note) != 0) {
         return -1;
     }
-    if (json_object_get(ctx->request, "allow") == NULL) {
-        return adminop_fail(
-            ctx, ADMINOP_INVALID_REQUEST,
-            "the request has no \"allow\" (true to allow, false to deny)");
-    }
-    if (adminop_get_bool(ctx, "allow", false, &allow) != 0) {
+    if (get_allow(ctx, &allow) != 0) {
         return -1;
     }
     if (strcmp(category, "*") != 0 &&
