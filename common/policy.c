@@ -375,6 +375,8 @@ static bool acl_rule_reaches(const struct iactn_acl_rule *r, int role, const cha
 static int fill_list(struct iactn_rule_list *list, const void *array, size_t n, size_t size,
                      bool (*keep)(const void *item, const void *arg), const void *arg)
 {
+    const void **shrunk;
+
     list->items = calloc(n + 1, sizeof(void *));
     if (list->items == NULL) {
         return -1;
@@ -385,6 +387,10 @@ static int fill_list(struct iactn_rule_list *list, const void *array, size_t n, 
         if (keep(item, arg)) {
             list->items[list->n++] = item;
         }
+    }
+    shrunk = realloc(list->items, (list->n + 1) * sizeof(void *));
+    if (shrunk) {
+        list->items = shrunk;
     }
     return 0;
 }
@@ -430,6 +436,8 @@ static char *expand_state(const char *pattern, const char *state)
 static int fill_acl_list(struct iactn_acl_list *list, const struct iactn_policy *p,
                          enum iactn_access access, int role, const char *state)
 {
+    struct iactn_acl_entry *shrunk;
+
     list->entries = calloc(p->n_acl + 1, sizeof(*list->entries));
     if (list->entries == NULL) {
         return -1;
@@ -452,6 +460,11 @@ static int fill_acl_list(struct iactn_acl_list *list, const struct iactn_policy 
         e->literal_len = policy_literal_prefix(e->pattern);
         e->needs_expand = strchr(e->pattern, '{') != NULL;
         list->n++;
+    }
+    /* most lists hold a small part of the table: give back the rest */
+    shrunk = realloc(list->entries, (list->n + 1) * sizeof(*list->entries));
+    if (shrunk) {
+        list->entries = shrunk;
     }
     return 0;
 }
