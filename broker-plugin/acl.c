@@ -80,7 +80,7 @@ static bool is_checked_topic(const char *topic)
 }
 
 /* Returns true when a payload on a checked topic already carries a stamp. Only the
- * broker writes stamps, in the message event; a client that sends one is refused, so
+ * broker writes stamps, in the message event. A client that sends one is refused, so
  * that no path that skips the message event (a will the plugin failed to recognise)
  * can deliver it. On alert topics only a payload that starts with the stamp is read as
  * one; elsewhere any "iactn" member counts. */
@@ -110,8 +110,8 @@ static int check_read(const struct iactn_policy *p, const struct iactn_principal
                    ? MOSQ_ERR_SUCCESS
                    : MOSQ_ERR_ACL_DENIED;
     }
-    /* the archiver receives every alert, but like everyone only stamped ones: an
-     * unstamped payload on an alert topic (a will, say) reaches nobody */
+    /* the archiver receives every alert, but like everyone only stamped ones, so an
+     * unstamped payload on an alert topic (a will, say) reaches no subscriber */
     switch (stamp_permits(ed->payload, ed->payloadlen, pr->state, pr->agency)) {
     case STAMP_ALLOW:
         return MOSQ_ERR_SUCCESS;
