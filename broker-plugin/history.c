@@ -15,6 +15,8 @@
 #include <string.h>
 
 #define INITIAL_SLOTS 4096
+#define MAX_CATEGORIES 255
+#define NO_CATEGORY 255
 
 struct entry {
     uint8_t id[16];
@@ -22,9 +24,13 @@ struct entry {
     bool used;
     uint32_t recipients; /* index into the interned recipient sets */
     uint64_t content;    /* hash of the payload as sent; 0 when read from the archive */
+    uint8_t category;    /* index into the category names, NO_CATEGORY when unknown */
 };
 
 static struct {
+    /* Category slugs seen so far; entries refer to them by index. */
+    char *categories[MAX_CATEGORIES];
+    size_t n_categories;
     /* Many alerts go to the same states, so each distinct set is stored once. */
     struct iactn_state_set *sets;
     size_t n_sets, cap_sets;
@@ -120,8 +126,24 @@ static long intern_set(const struct iactn_state_set *set)
     return (long)hist.n_sets++;
 }
 
-int history_add(const char *id, const char *origin, const struct iactn_state_set *recipients,
-                uint64_t content)
+/* Returns the index of category among the names seen, adding it when new, or
+ * NO_CATEGORY when the table is full or memory runs out. */
+static uint8_t intern_category(const char *category)
+{
+    for (size_t i = 0; i < hist.n_categories; i++) {
+        if (strcmp(hist.categories[i], category) == 0) {
+            return (uint8_t)i;
+        }
+    }
+    if (hist.n_categories == MAX_CATEGORIES) {
+        return NO_CATEGORY;
+    }
+    hist.categories[hist.n_categories] = strdup(category);
+    return hist.categories[hist.n_categories] ? (uint8_t)hist.n_categories++ : NO_CATEGORY;
+}
+
+int history_add(const char *id, const char *origin, const char *category,
+                const struct iactn_state_set *recipients, uint64_t content)
 {
     uint8_t key[16];
     struct entry *e;
@@ -139,6 +161,7 @@ int history_add(const char *id, const char *origin, const struct iactn_state_set
         memcpy(e->origin, origin, 2);
         e->recipients = (uint32_t)set;
         e->content = content;
+        e->category = intern_category(category);
         e->used = true;
         hist.n_used++;
     }
@@ -147,7 +170,7 @@ int history_add(const char *id, const char *origin, const struct iactn_state_set
 
 enum history_answer history_lookup(const char *id, char *origin,
                                    const struct iactn_state_set **recipients,
-                                   uint64_t *content)
+                                   uint64_t *content, const char **category)
 {
     uint8_t key[16];
     struct entry *e;
@@ -166,6 +189,9 @@ enum history_answer history_lookup(const char *id, char *origin,
     }
     if (content) {
         *content = e->content;
+    }
+    if (category) {
+        *category = e->category == NO_CATEGORY ? NULL : hist.categories[e->category];
     }
     return HISTORY_KNOWN;
 }
@@ -206,7 +232,8 @@ static void read_window(void)
                 for (char *code = strtok(list, ","); code; code = strtok(NULL, ",")) {
                     state_set_add(&recipients, code);
                 }
-                history_add(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), &recipients, 0);
+                history_add(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+                            PQgetvalue(res, r, 3), &recipients, 0);
             }
             hist.window_loaded = true;
             plugin_log(MOSQ_LOG_NOTICE, "alert history loaded alerts=%d days=%d",
@@ -242,7 +269,8 @@ void history_tick(void)
         return;
     }
     snprintf(sql, sizeof(sql),
-             "SELECT id::text, origin, array_to_string(recipient_states, ',') FROM alerts"
+             "SELECT id::text, origin, array_to_string(recipient_states, ','), category"
+             " FROM alerts"
              " WHERE received_at > now() - interval '%d days'",
              hist.window_days);
     if (!PQsendQuery(hist.link.conn, sql)) {
@@ -259,5 +287,8 @@ void history_stop(void)
     }
     free(hist.slots);
     free(hist.sets);
+    for (size_t i = 0; i < hist.n_categories; i++) {
+        free(hist.categories[i]);
+    }
     memset(&hist, 0, sizeof(hist));
 }

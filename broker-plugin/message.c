@@ -108,20 +108,23 @@ static void add_properties(struct mosquitto_evt_message *ed,
 
 /* An alert id names one alert: sending the identical payload again (a QoS 1 resend) is
  * accepted, anything else under a known id is rejected, so recipients never hold a text
- * the archive does not. Only the state that sent an alert may update or cancel it.
+ * the archive does not. Only the state that sent an alert may update or cancel it, and
+ * under the same category.
  * Returns 0, or -1 with *reason and detail set. */
 static int check_history(const struct iactn_principal *sender, json_t *alert,
                          uint64_t content, const char **reason, char *detail,
                          size_t detail_size)
 {
     const char *id = json_string_value(json_object_get(alert, "id"));
+    const char *own_category = json_string_value(json_object_get(alert, "category"));
     json_t *references = json_object_get(alert, "references");
+    const char *category = NULL;
     char origin[3];
     uint64_t known_content = 0;
     size_t i;
     json_t *ref;
 
-    if (history_lookup(id, origin, NULL, &known_content) == HISTORY_KNOWN &&
+    if (history_lookup(id, origin, NULL, &known_content, NULL) == HISTORY_KNOWN &&
         (strcmp(origin, sender->state) != 0 || known_content != content)) {
         *reason = "id_taken";
         snprintf(detail, detail_size, "alert id %s was already used by %s for another alert",
@@ -131,15 +134,23 @@ static int check_history(const struct iactn_principal *sender, json_t *alert,
     json_array_foreach(references, i, ref) {
         const char *target = json_string_value(ref);
 
-        switch (history_lookup(target, origin, NULL, NULL)) {
+        switch (history_lookup(target, origin, NULL, NULL, &category)) {
         case HISTORY_KNOWN:
-            if (strcmp(origin, sender->state) == 0) {
-                continue;
+            if (strcmp(origin, sender->state) != 0) {
+                *reason = "not_original_sender";
+                snprintf(detail, detail_size, "alert %s was sent by %s, not %s", target,
+                         origin, sender->state);
+                return -1;
             }
-            *reason = "not_original_sender";
-            snprintf(detail, detail_size, "alert %s was sent by %s, not %s", target, origin,
-                     sender->state);
-            return -1;
+            /* subscribers of the original's category topic must see its updates */
+            if (category && strcmp(category, own_category) != 0) {
+                *reason = "category_changed";
+                snprintf(detail, detail_size,
+                         "alert %s has category %s; its updates and cancellations keep it",
+                         target, category);
+                return -1;
+            }
+            continue;
         case HISTORY_UNKNOWN:
             *reason = "unknown_reference";
             snprintf(detail, detail_size, "no alert %s is known", target);
@@ -237,8 +248,8 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
         json_decref(alert);
         return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");
     }
-    history_add(json_string_value(json_object_get(alert, "id")), sender->state, &out.states,
-                content);
+    history_add(json_string_value(json_object_get(alert, "id")), sender->state, category,
+                &out.states, content);
     recipients_text(&out, recipients, sizeof(recipients));
     plugin_log(MOSQ_LOG_NOTICE,
                "alert accepted principal=%s id=%s topic=%s tlp=%s recipients=%s agencies=%zu",
@@ -289,7 +300,7 @@ static int handle_ack(struct mosquitto_evt_message *ed, const struct iactn_princ
         return reject(sender->id, ed->topic, aerr.reason, aerr.message);
     }
     alert_id = json_string_value(json_object_get(ack, "alert_id"));
-    if (history_lookup(alert_id, known, &recipients, NULL) != HISTORY_KNOWN ||
+    if (history_lookup(alert_id, known, &recipients, NULL, NULL) != HISTORY_KNOWN ||
         strcmp(known, origin) != 0) {
         json_decref(ack);
         return reject(sender->id, ed->topic, "unknown_alert",

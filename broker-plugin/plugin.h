@@ -80,22 +80,23 @@ void audit_stop(void);
 /* Alerts accepted by this broker, by id (see history.c). */
 enum history_answer { HISTORY_KNOWN, HISTORY_UNKNOWN, HISTORY_NOT_LOADED };
 
-/* Remembers that the alert with this id came from origin and went to recipients;
- * content is history_content_hash of the payload as sent, or 0 when unknown. Returns 0,
- * or -1 when the id is not a UUID or memory runs out. */
-int history_add(const char *id, const char *origin,
+/* Remembers that the alert with this id and category came from origin and went to
+ * recipients; content is history_content_hash of the payload as sent, or 0 when
+ * unknown. Returns 0, or -1 when the id is not a UUID or memory runs out. */
+int history_add(const char *id, const char *origin, const char *category,
                 const struct iactn_state_set *recipients, uint64_t content);
 
 /* Returns a 64-bit FNV-1a hash of a payload, never 0. */
 uint64_t history_content_hash(const void *payload, size_t len);
 
-/* Looks an alert up; on HISTORY_KNOWN writes its origin (3 bytes) to origin and, when
- * recipients is not NULL, points it at the alert's recipient states (valid until the
- * next history_add), and when content is not NULL stores the payload's hash there. HISTORY_NOT_LOADED means the id is not in memory and the window of
- * older alerts has not been read yet. */
+/* Looks an alert up. On HISTORY_KNOWN writes its origin (3 bytes) to origin, and for
+ * each of recipients, content and category that is not NULL stores the alert's
+ * recipient states (valid until the next history_add), its payload hash, and its
+ * category (NULL when unknown). HISTORY_NOT_LOADED means the id is not in memory and
+ * the window of older alerts has not been read yet. */
 enum history_answer history_lookup(const char *id, char *origin,
                                    const struct iactn_state_set **recipients,
-                                   uint64_t *content);
+                                   uint64_t *content, const char **category);
 
 /* Reads the alerts of the last window_days days from the archive, without blocking,
  * from history_tick. */

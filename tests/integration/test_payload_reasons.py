@@ -1,7 +1,8 @@
 """Payload rules on a real broker. Each rejected publish gets PUBACK 0x87, reaches no
 subscriber, and leaves one mosquitto log line `publish rejected ... reason=<code>`
-with the expected reason. Only the origin state may update or cancel its alerts, a
-reference must name a known alert, and only recipient states may acknowledge one.
+with the expected reason. Only the origin state may update or cancel its alerts, under
+the original's category, a reference must name a known alert, and only recipient
+states may acknowledge one.
 """
 
 import json
@@ -209,6 +210,14 @@ class PayloadReasonsTest(harness.StackTestCase):
                                        f"Mexican {msg_type}")
                 rejected[follow_up["id"]] = f"Mexican {msg_type}"
         self.assertNothingDelivered(rejected)
+
+    def test_update_under_other_category_rejected(self):
+        original = self.publish_original()
+        follow_up = harness.make_alert(category="cyber", msg_type="update",
+                                       references=[original])
+        self.assertRejectedFor("co-dni-liaison", "iactn/alerts/CO/cyber", follow_up,
+                               "category_changed", "update under another category")
+        self.assertNothingDelivered({follow_up["id"]: "update under another category"})
 
     def test_unknown_reference_rejected(self):
         follow_up = harness.make_alert(category="travel", msg_type="update",
