@@ -158,7 +158,7 @@ static int check_write(const struct iactn_policy *p, const struct iactn_principa
     long rule_id = 0;
     const char *reason = "no_rule";
 
-    if (clients_is_gone(ed->client) && is_checked_topic(ed->topic)) {
+    if (is_checked_topic(ed->topic) && clients_is_gone(ed->client)) {
         /* a will skips the message event, so it could carry a stamp of its own */
         reason = "will_on_checked_topic";
     } else if (is_checked_topic(ed->topic) && carries_stamp(ed)) {

@@ -23,49 +23,66 @@ static struct tracked_client *buckets[BUCKETS];
 /* Clients that have disconnected and not authenticated again. mosquitto 2.0.11 runs
  * the disconnect event before it checks and publishes a client's will, and never runs
  * the message event for a will, so a write check for a client in this set is a will
- * check. The pointers are only compared, never followed. */
-static const struct mosquitto **gone;
-static size_t n_gone, cap_gone;
+ * check. It is a hash set because every publish to a checked topic looks in it. The
+ * pointers are only compared, never followed. An address that mosquitto reuses for a
+ * new connection leaves the set when that connection authenticates. */
+struct gone_client {
+    struct gone_client *next;
+    const struct mosquitto *client;
+};
 
-static size_t gone_index(const struct mosquitto *client)
+static struct gone_client *gone[BUCKETS];
+
+static unsigned int gone_bucket(const struct mosquitto *client)
 {
-    size_t i;
+    uintptr_t address = (uintptr_t)client;
 
-    for (i = 0; i < n_gone && gone[i] != client; i++) {
-    }
-    return i;
+    /* allocations are aligned, so the low bits carry little information */
+    return (unsigned int)((address >> 4) ^ (address >> 14)) % BUCKETS;
 }
 
 void clients_forget_gone(const struct mosquitto *client)
 {
-    size_t i = gone_index(client);
+    struct gone_client **link = &gone[gone_bucket(client)];
 
-    if (i < n_gone) {
-        gone[i] = gone[--n_gone];
+    while (*link) {
+        struct gone_client *g = *link;
+
+        if (g->client == client) {
+            *link = g->next;
+            free(g);
+            return;
+        }
+        link = &g->next;
     }
 }
 
 bool clients_is_gone(const struct mosquitto *client)
 {
-    return gone_index(client) < n_gone;
+    for (struct gone_client *g = gone[gone_bucket(client)]; g; g = g->next) {
+        if (g->client == client) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void remember_gone(const struct mosquitto *client)
 {
+    struct gone_client *g;
+
     if (clients_is_gone(client)) {
         return;
     }
-    if (n_gone == cap_gone) {
-        size_t cap = cap_gone ? cap_gone * 2 : 64;
-        const struct mosquitto **grown = realloc(gone, cap * sizeof(*gone));
-
-        if (grown == NULL) {
-            return;
-        }
-        gone = grown;
-        cap_gone = cap;
+    g = malloc(sizeof(*g));
+    if (g == NULL) {
+        plugin_log(MOSQ_LOG_ERR, "out of memory: a will of this client may pass the "
+                                 "write check without the message event");
+        return;
     }
-    gone[n_gone++] = client;
+    g->client = client;
+    g->next = gone[gone_bucket(client)];
+    gone[gone_bucket(client)] = g;
 }
 
 static unsigned int bucket_of(const char *s)
@@ -152,9 +169,14 @@ void clients_enforce(const struct iactn_policy *p)
 
 void clients_clear(void)
 {
-    free(gone);
-    gone = NULL;
-    n_gone = cap_gone = 0;
+    for (int b = 0; b < BUCKETS; b++) {
+        while (gone[b]) {
+            struct gone_client *g = gone[b];
+
+            gone[b] = g->next;
+            free(g);
+        }
+    }
     for (int b = 0; b < BUCKETS; b++) {
         while (buckets[b]) {
             struct tracked_client *c = buckets[b];

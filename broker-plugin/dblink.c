@@ -29,7 +29,13 @@ static void one_line(const char *message, char *out, size_t out_size)
     for (const char *c = message; *c && n + 1 < out_size; c++) {
         unsigned char ch = (unsigned char)*c;
 
-        out[n++] = ch < 0x20 || ch == 0x7f ? ' ' : ch == '"' ? '\'' : (char)ch;
+        if (ch < 0x20 || ch == 0x7f) {
+            out[n++] = ' ';
+        } else if (ch == '"') {
+            out[n++] = '\'';
+        } else {
+            out[n++] = (char)ch;
+        }
     }
     while (n > 0 && out[n - 1] == ' ') {
         n--;

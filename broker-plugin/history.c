@@ -1,10 +1,9 @@
 /*
- * The alerts this broker has accepted, by id, with their origin state and recipient
- * states. Updates,
- * cancellations and acknowledgements are checked against it from memory. At start a
- * window of recent alerts is read from the archive on a database link of its own,
- * without blocking; until that read completes, references to older alerts are
- * rejected rather than trusted.
+ * The alerts this broker has accepted, by id, with their origin state, category,
+ * recipient states and payload hash. Updates, cancellations and acknowledgements are
+ * checked against it from memory. At start a window of recent alerts is read from the
+ * archive on a database link of its own, without blocking. Until that read completes,
+ * references to older alerts are rejected rather than trusted.
  */
 #include "plugin.h"
 #include "dblink.h"

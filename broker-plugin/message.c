@@ -1,9 +1,10 @@
 /*
  * Message event: runs once per accepted publish, after the write check and before the
  * broker stores or delivers anything. Alerts are validated, their recipients worked
- * out, and the payload replaced by the stamped one. A rejected publish is answered
- * with MQTT reason code 0x87 (not authorized), the only refusal code that mosquitto
- * 2.0 sends for a plugin's message-event denial, and the reason goes to the log.
+ * out, and the payload replaced by the stamped one. Acknowledgements and
+ * administration requests are validated and stamped with their sender. A rejected publish gets MQTT
+ * reason code 0x87 (not authorized), because mosquitto 2.0 sends no other code for a
+ * plugin's message-event denial. The reason goes to the log and to audit_log.
  */
 #include "plugin.h"
 #include "alert.h"

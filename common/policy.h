@@ -26,7 +26,7 @@ enum iactn_role {
 
 enum iactn_access { ACCESS_PUBLISH, ACCESS_SUBSCRIBE };
 
-/* Which principals of a role a topic_acl row reaches. */
+/* The principals of a role that a topic_acl row reaches. */
 enum iactn_scope { SCOPE_ANY, SCOPE_STATE, SCOPE_NETWORK };
 
 /* A set of member states, one bit per possible alpha-2 code. */
