@@ -30,9 +30,12 @@ static struct {
     /* Category slugs seen so far; entries refer to them by index. */
     char *categories[MAX_CATEGORIES];
     size_t n_categories;
-    /* Many alerts go to the same states, so each distinct set is stored once. */
+    /* Many alerts go to the same states, so each distinct set is stored once, found
+     * through an open-addressing index of set numbers plus one (0: empty slot). */
     struct iactn_state_set *sets;
     size_t n_sets, cap_sets;
+    uint32_t *set_slots;
+    size_t n_set_slots;
     struct entry *slots;
     size_t n_slots;
     size_t n_used;
@@ -66,12 +69,27 @@ static int parse_uuid(const char *text, uint8_t *out)
     return n == 32 ? 0 : -1;
 }
 
+/* A 64-bit finaliser (splitmix64): every input bit affects every output bit. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Hashes all 16 bytes of the id. Time-ordered ids (UUIDv7, or the sequential ids some
+ * systems issue) share their leading bytes, so no part of the id may be taken as it
+ * is. `n_slots` is a power of two. */
 static size_t slot_of(const uint8_t *id, size_t n_slots)
 {
-    uint64_t h;
+    uint64_t high;
+    uint64_t low;
 
-    memcpy(&h, id, sizeof(h)); /* UUIDs are random enough to hash by their bytes */
-    return (size_t)(h % n_slots);
+    memcpy(&high, id, sizeof(high));
+    memcpy(&low, id + 8, sizeof(low));
+    return (size_t)(mix64(high ^ mix64(low)) & (n_slots - 1));
 }
 
 static struct entry *find_slot(struct entry *slots, size_t n_slots, const uint8_t *id)
@@ -79,14 +97,14 @@ static struct entry *find_slot(struct entry *slots, size_t n_slots, const uint8_
     size_t i = slot_of(id, n_slots);
 
     while (slots[i].used && memcmp(slots[i].id, id, 16) != 0) {
-        i = (i + 1) % n_slots;
+        i = (i + 1) & (n_slots - 1);
     }
     return &slots[i];
 }
 
 static int grow(void)
 {
-    size_t n = hist.n_slots ? hist.n_slots * 2 : INITIAL_SLOTS;
+    size_t n = hist.n_slots ? hist.n_slots * 2 : INITIAL_SLOTS; /* a power of two */
     struct entry *slots = calloc(n, sizeof(*slots));
 
     if (slots == NULL) {
@@ -103,13 +121,57 @@ static int grow(void)
     return 0;
 }
 
+static size_t set_hash(const struct iactn_state_set *set)
+{
+    uint64_t h = 0;
+
+    for (size_t i = 0; i < sizeof(set->bits) / sizeof(set->bits[0]); i++) {
+        h = mix64(h ^ set->bits[i]);
+    }
+    return (size_t)h;
+}
+
+/* Returns the index slot where `set` is, or the empty slot where it belongs. */
+static size_t find_set_slot(const uint32_t *slots, size_t n_slots,
+                            const struct iactn_state_set *set)
+{
+    size_t i = set_hash(set) & (n_slots - 1);
+
+    while (slots[i] != 0 && memcmp(&hist.sets[slots[i] - 1], set, sizeof(*set)) != 0) {
+        i = (i + 1) & (n_slots - 1);
+    }
+    return i;
+}
+
+/* Doubles the index of sets. Returns 0, or -1 when memory runs out. */
+static int grow_set_index(void)
+{
+    size_t n = hist.n_set_slots ? hist.n_set_slots * 2 : 64;
+    uint32_t *slots = calloc(n, sizeof(*slots));
+
+    if (slots == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < hist.n_sets; i++) {
+        slots[find_set_slot(slots, n, &hist.sets[i])] = (uint32_t)(i + 1);
+    }
+    free(hist.set_slots);
+    hist.set_slots = slots;
+    hist.n_set_slots = n;
+    return 0;
+}
+
 /* Returns the index of an interned copy of set, or -1 when memory runs out. */
 static long intern_set(const struct iactn_state_set *set)
 {
-    for (size_t i = hist.n_sets; i > 0; i--) {
-        if (memcmp(&hist.sets[i - 1], set, sizeof(*set)) == 0) {
-            return (long)(i - 1);
-        }
+    size_t slot;
+
+    if ((hist.n_sets + 1) * 2 > hist.n_set_slots && grow_set_index() != 0) {
+        return -1;
+    }
+    slot = find_set_slot(hist.set_slots, hist.n_set_slots, set);
+    if (hist.set_slots[slot] != 0) {
+        return (long)(hist.set_slots[slot] - 1);
     }
     if (hist.n_sets == hist.cap_sets) {
         size_t cap = hist.cap_sets ? hist.cap_sets * 2 : 16;
@@ -122,6 +184,7 @@ static long intern_set(const struct iactn_state_set *set)
         hist.cap_sets = cap;
     }
     hist.sets[hist.n_sets] = *set;
+    hist.set_slots[slot] = (uint32_t)(hist.n_sets + 1);
     return (long)hist.n_sets++;
 }
 
@@ -286,6 +349,7 @@ void history_stop(void)
     }
     free(hist.slots);
     free(hist.sets);
+    free(hist.set_slots);
     for (size_t i = 0; i < hist.n_categories; i++) {
         free(hist.categories[i]);
     }
