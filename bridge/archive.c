@@ -1,3 +1,18 @@
+/*
+ * The archive's writer. Every MQTT connection of the bridge hands its rows to one
+ * writer thread and waits. The writer takes every row waiting at that moment (up to
+ * BATCH_MAX) and commits them in one transaction. The alerts go in one statement
+ * whose columns are arrays, and each acknowledgement in a statement of its own. All
+ * of them travel as one libpq pipeline closed by a single Sync, so the batch costs
+ * one round trip and one WAL flush. Only then does each waiting thread learn its
+ * outcome and return, and only then does libmosquitto send the PUBACK (see
+ * subscriber.c). Under load, the batch grows with the number of MQTT connections.
+ *
+ * Outcomes stay per row. A row the database rejects (bad data) aborts the whole
+ * transaction, so the batch is then written again one row per transaction, to tell
+ * the rejected row from the others. Rows are sorted by key, so two bridges that hold
+ * the same redelivered rows lock them in the same order and cannot deadlock.
+ */
 #include "archive.h"
 
 #include "database.h"
@@ -6,51 +21,109 @@
 #include "thread.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 
-/* Times an insert is run again at once because the endpoints changed under it, before
+/* Times a batch is run again at once because the endpoints changed under it, before
  * it counts as a failure. */
 #define ROUTING_RETRIES 5
+
+/* Rows in one transaction, and the payload bytes after which a batch takes no more. */
+#define BATCH_MAX 64
+#define BATCH_BYTES (4L * 1024 * 1024)
+
+/* Columns of the alerts statement after the routing version, each an array. */
+#define ALERT_COLUMNS 16
+
+/* Outcomes of a statement or a batch that are not an enum archive_result. */
+#define FAILED (-1)          /* worth retrying after a pause, error in `err` */
+#define ROUTING_CHANGED (-2) /* endpoints changed since loaded; nothing inserted */
+#define BATCH_REJECTED (-3)  /* one row of a batch is invalid; nothing inserted */
+#define PENDING (-4)         /* not final yet */
+
+#define ALERT_STATEMENT "iactn_archive_alerts"
+#define ACK_STATEMENT "iactn_archive_ack"
+
+/* One row handed to the writer, on the stack of the thread that waits for it. */
+struct archive_item {
+    const struct archive_row *alert; /* exactly one of alert and ack is set */
+    const struct ack_row *ack;
+    int outcome;      /* an enum archive_result, or PENDING; the writer's until done */
+    int done;         /* set under the lock once outcome is final */
+    int current;      /* pipeline scratch: the routing version was current */
+    long inserted;    /* pipeline scratch: rows the statement inserted */
+    long deliveries;  /* pipeline scratch: deliveries queued with the alert */
+    struct archive_item *next;
+};
 
 struct archive {
     char *conninfo;
     char *name;
-    PGconn *conn;
+    const atomic_int *stop;
     archive_deliveries_hook hook;
     void *hook_arg;
+
+    /* The writer's own; nothing else touches them once it runs. */
+    PGconn *conn;
     struct endpoint_set endpoints;
     int endpoints_stale;      /* nonzero when the copy must be reloaded */
     int in_outage;            /* nonzero from the first failure until a commit */
     unsigned outage_attempts; /* failed attempts in the current outage */
     time_t outage_start;
+
+    pthread_mutex_t lock; /* guards the fields below */
+    pthread_cond_t work;  /* rows are waiting, or closing is set */
+    pthread_cond_t done;  /* a batch is final */
+    struct archive_item *head;
+    struct archive_item *tail;
+    size_t queued; /* items from head to tail */
+    int closing;
+    pthread_t thread;
+    int thread_started;
 };
 
-/* One statement, so one transaction: the alert and, only if it is new, its deliveries
- * to the endpoints $16. Nothing is inserted unless $17, the routing version of the
- * endpoints in memory, is still current (the first column reports whether it is). */
+/* One statement for all the alerts of a batch, each column an array with one element
+ * per alert: the alerts and, for those that are new, their deliveries to the
+ * endpoints listed in the last column. Nothing is inserted unless $1, the routing
+ * version of the endpoints in memory, is still current. The first row reports
+ * whether it is (id NULL, count 1 or 0). Each further row is an inserted alert and
+ * the number of deliveries queued for it. Text arrays carry the recipient and
+ * endpoint lists as array literals, cast per row. */
 static const char insert_sql[] =
-    "WITH routing AS (SELECT version = $17::bigint AS current FROM webhook_routing), "
+    "WITH routing AS (SELECT version = $1::bigint AS current FROM webhook_routing), "
+    "input AS ("
+    "  SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], "
+    "    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], "
+    "    $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::text[], "
+    "    $17::text[]) "
+    "  AS t(id, topic, origin, category, tlp, status, msg_type, sender, sender_agency, "
+    "    recipient_states, recipient_agencies, sent, expires, received_at, payload, "
+    "    endpoint_ids)), "
     "inserted AS ("
     "  INSERT INTO alerts (id, topic, origin, category, tlp, status, msg_type, sender, "
     "    sender_agency, recipient_states, recipient_agencies, sent, expires, "
     "    received_at, payload, raw_payload) "
-    "  SELECT $1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11::text[], "
-    "    $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::text::jsonb, "
-    "    $15::text "
-    "  FROM routing WHERE routing.current "
+    "  SELECT id, topic, origin, category, tlp, status, msg_type, sender, sender_agency, "
+    "    recipient_states::text[], recipient_agencies::text[], sent, expires, "
+    "    received_at, payload::jsonb, payload "
+    "  FROM input, routing WHERE routing.current "
     "  ON CONFLICT (id) DO NOTHING RETURNING id), "
     "queued AS ("
     "  INSERT INTO deliveries (alert_id, endpoint_id) "
-    "  SELECT i.id, e.id FROM inserted i "
-    "  JOIN endpoints e ON e.id = ANY ($16::bigint[]) AND e.active "
-    "  RETURNING 1) "
-    "SELECT (SELECT bool_and(current) FROM routing), (SELECT count(*) FROM inserted), "
-    "  (SELECT count(*) FROM queued)";
+    "  SELECT i.id, e.id FROM inserted i JOIN input USING (id) "
+    "  JOIN endpoints e ON e.id = ANY (input.endpoint_ids::bigint[]) AND e.active "
+    "  RETURNING alert_id) "
+    "SELECT NULL::text, (SELECT count(*) FILTER (WHERE current) FROM routing) "
+    "UNION ALL "
+    "SELECT i.id::text, count(q.alert_id) FROM inserted i "
+    "  LEFT JOIN queued q ON q.alert_id = i.id GROUP BY i.id";
 
 /* Tells a redelivery of the same alert (same sender and broker time) from a second
  * alert that reuses an archived id. */
@@ -64,19 +137,24 @@ static const char insert_ack_sql[] =
     "ON CONFLICT (alert_id, sender, status) DO NOTHING";
 
 struct archive *archive_new(const char *conninfo, const char *name,
-                            archive_deliveries_hook hook, void *hook_arg)
+                            archive_deliveries_hook hook, void *hook_arg,
+                            const atomic_int *stop)
 {
     struct archive *archive = calloc(1, sizeof(*archive));
 
     if (archive == NULL) {
         return NULL;
     }
+    pthread_mutex_init(&archive->lock, NULL);
+    pthread_cond_init(&archive->work, NULL);
+    pthread_cond_init(&archive->done, NULL);
     archive->conninfo = strdup(conninfo);
     archive->name = strdup(name);
     if (archive->conninfo == NULL || archive->name == NULL) {
         archive_free(archive);
         return NULL;
     }
+    archive->stop = stop;
     archive->hook = hook;
     archive->hook_arg = hook_arg;
     archive->endpoints_stale = 1;
@@ -88,8 +166,18 @@ void archive_free(struct archive *archive)
     if (archive == NULL) {
         return;
     }
+    if (archive->thread_started) {
+        pthread_mutex_lock(&archive->lock);
+        archive->closing = 1;
+        pthread_cond_signal(&archive->work);
+        pthread_mutex_unlock(&archive->lock);
+        pthread_join(archive->thread, NULL);
+    }
     PQfinish(archive->conn);
     endpoint_set_clear(&archive->endpoints);
+    pthread_cond_destroy(&archive->done);
+    pthread_cond_destroy(&archive->work);
+    pthread_mutex_destroy(&archive->lock);
     free(archive->conninfo);
     free(archive->name);
     free(archive);
@@ -126,8 +214,34 @@ static int require_durable_commit(struct archive *archive)
     return rc;
 }
 
-/* Opens a connection whose commits survive a crash of the server. Returns 0, or -1
- * with the error, quoted for a log line, in `err`. */
+/* Prepares the two insert statements on the new connection. Returns 0, or -1. */
+static int prepare_statements(PGconn *conn)
+{
+    static const struct {
+        const char *name;
+        const char *sql;
+        int params;
+    } statements[] = {
+        {ALERT_STATEMENT, insert_sql, ALERT_COLUMNS + 1},
+        {ACK_STATEMENT, insert_ack_sql, 8},
+    };
+
+    for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
+        PGresult *result = PQprepare(conn, statements[i].name, statements[i].sql,
+                                     statements[i].params, NULL);
+        int ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+
+        PQclear(result);
+        if (!ok) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Opens a connection whose commits survive a crash of the server, with the insert
+ * statements prepared. Returns 0, or -1 with the error, quoted for a log line, in
+ * `err`. */
 static int open_connection(struct archive *archive, char *err, size_t err_size)
 {
     char reason[512];
@@ -139,13 +253,22 @@ static int open_connection(struct archive *archive, char *err, size_t err_size)
         log_quote(err, err_size, reason);
         return -1;
     }
-    if (require_durable_commit(archive) != 0) {
+    if (require_durable_commit(archive) != 0 || prepare_statements(archive->conn) != 0) {
         database_quote_error(err, err_size, PQerrorMessage(archive->conn));
         PQfinish(archive->conn);
         archive->conn = NULL;
         return -1;
     }
     return 0;
+}
+
+/* Closes a connection left in an unknown state, so that the next attempt opens a new
+ * one. */
+static void drop_connection(struct archive *archive, char *err, size_t err_size)
+{
+    database_quote_error(err, err_size, PQerrorMessage(archive->conn));
+    PQfinish(archive->conn);
+    archive->conn = NULL;
 }
 
 int archive_connect(struct archive *archive)
@@ -216,8 +339,8 @@ static int is_permanent(const char *sqlstate)
 
 /*
  * Classifies a failed statement about `what` ("alert" or "acknowledgement") `id`.
- * Returns ARCHIVE_REJECTED after logging it when the data is at fault, or -1 for a
- * failure worth retrying. The error goes into `err` either way.
+ * Returns ARCHIVE_REJECTED after logging it when the data is at fault, or FAILED for
+ * a failure worth retrying. The error goes into `err` either way.
  */
 static int classify_failure(struct archive *archive, const PGresult *result,
                             const char *what, const char *id, const char *topic,
@@ -228,7 +351,7 @@ static int classify_failure(struct archive *archive, const PGresult *result,
 
     database_quote_error(err, err_size, PQresultErrorMessage(result));
     if (PQstatus(archive->conn) != CONNECTION_OK || !is_permanent(sqlstate)) {
-        return -1;
+        return FAILED;
     }
     log_msg(LOG_LEVEL_ERROR,
             "msg=\"database rejected the %s; it is not archived\" id=%s topic=%s "
@@ -263,134 +386,488 @@ static enum archive_result check_existing(struct archive *archive,
     return ARCHIVE_DUPLICATE;
 }
 
-/* Reads the counts of the insert statement, and calls the hook if deliveries were
- * queued. */
-static int inserted_alert(struct archive *archive, const struct archive_row *row,
-                          const PGresult *result)
+/* The id and topic of an item, for log lines. */
+static const char *item_id(const struct archive_item *item)
 {
-    long alerts = strtol(PQgetvalue(result, 0, 1), NULL, 10);
-    long deliveries = strtol(PQgetvalue(result, 0, 2), NULL, 10);
-
-    if (alerts == 0) {
-        return (int)check_existing(archive, row);
-    }
-    if (deliveries > 0) {
-        log_msg(LOG_LEVEL_DEBUG, "msg=\"webhook deliveries queued\" id=%s count=%ld",
-                row->id, deliveries);
-        if (archive->hook != NULL) {
-            archive->hook(archive->hook_arg);
-        }
-    }
-    return ARCHIVE_INSERTED;
+    return item->alert != NULL ? item->alert->id : item->ack->alert_id;
 }
 
-/* Runs the insert statement once with the endpoints in memory. Returns as try_insert()
- * does, or ROUTING_CHANGED when the endpoints changed since they were loaded and
- * nothing was inserted. */
-#define ROUTING_CHANGED (-2)
-static int run_insert(struct archive *archive, const struct archive_row *row, char *err,
-                      size_t err_size)
+static const char *item_topic(const struct archive_item *item)
 {
-    char version[24];
-    const char *params[17] = {
-        row->id,
-        row->topic,
-        row->origin,
-        row->category,
-        row->tlp,
-        row->status,
-        row->msg_type,
-        row->sender,
-        row->sender_agency,
-        row->recipient_states,
-        row->recipient_agencies,
-        row->sent,
-        row->expires,
-        row->received_at,
-        row->payload,
-    };
-    char *endpoint_ids;
-    PGresult *result;
-    int rc;
+    return item->alert != NULL ? item->alert->topic : item->ack->topic;
+}
 
-    endpoint_ids = endpoint_set_match(&archive->endpoints, row->topic, row->payload,
-                                      row->payload_len);
+/* A growing string for the array parameters. `failed` is set once memory runs out. */
+struct text_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int failed;
+};
+
+static void buf_append(struct text_buf *buf, const char *text, size_t len)
+{
+    if (buf->failed) {
+        return;
+    }
+    if (buf->len + len + 1 > buf->cap) {
+        size_t cap = buf->cap ? buf->cap : 256;
+        char *data;
+
+        while (cap < buf->len + len + 1) {
+            cap *= 2;
+        }
+        data = realloc(buf->data, cap);
+        if (data == NULL) {
+            buf->failed = 1;
+            return;
+        }
+        buf->data = data;
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, text, len);
+    buf->len += len;
+    buf->data[buf->len] = '\0';
+}
+
+/* Appends one element to the array literal in `buf`: NULL, or `value` in double
+ * quotes with '"' and '\' escaped. */
+static void array_add(struct text_buf *buf, const char *value)
+{
+    buf_append(buf, buf->len == 0 ? "{" : ",", 1);
+    if (value == NULL) {
+        buf_append(buf, "NULL", 4);
+        return;
+    }
+    buf_append(buf, "\"", 1);
+    for (const char *p = value; *p != '\0';) {
+        size_t run = strcspn(p, "\"\\");
+
+        buf_append(buf, p, run);
+        p += run;
+        if (*p != '\0') {
+            buf_append(buf, "\\", 1);
+            buf_append(buf, p, 1);
+            p++;
+        }
+    }
+    buf_append(buf, "\"", 1);
+}
+
+/* One statement of a batch: all its alerts, or one acknowledgement. */
+struct statement {
+    struct archive_item **items;
+    size_t count;
+    int alerts;
+};
+
+/* The parameters of a statement, ready for libpq. */
+struct bound {
+    const char *name;
+    int count;
+    const char *values[ALERT_COLUMNS + 1];
+    struct text_buf columns[ALERT_COLUMNS];
+    char version[24];
+};
+
+static void bound_clear(struct bound *bound)
+{
+    for (int i = 0; i < ALERT_COLUMNS; i++) {
+        free(bound->columns[i].data);
+    }
+}
+
+/* Adds one alert to the column arrays. Returns 0, or -1 if memory runs out. */
+static int bind_alert(struct archive *archive, const struct archive_row *row,
+                      struct bound *bound)
+{
+    char *endpoint_ids = endpoint_set_match(&archive->endpoints, row->topic, row->payload,
+                                            row->payload_len);
+    const char *values[ALERT_COLUMNS] = {
+        row->id,          row->topic,           row->origin,
+        row->category,    row->tlp,             row->status,
+        row->msg_type,    row->sender,          row->sender_agency,
+        row->recipient_states, row->recipient_agencies, row->sent,
+        row->expires,     row->received_at,     row->payload,
+        endpoint_ids,
+    };
+
     if (endpoint_ids == NULL) {
-        log_quote(err, err_size, "out of memory");
         return -1;
     }
-    snprintf(version, sizeof(version), "%lld", archive->endpoints.version);
-    params[15] = endpoint_ids;
-    params[16] = version;
-
-    result = PQexecParams(archive->conn, insert_sql, 17, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1) {
-        rc = classify_failure(archive, result, "alert", row->id, row->topic, err,
-                              err_size);
-    } else if (strcmp(PQgetvalue(result, 0, 0), "t") != 0) {
-        rc = ROUTING_CHANGED;
-    } else {
-        rc = inserted_alert(archive, row, result);
+    for (int i = 0; i < ALERT_COLUMNS; i++) {
+        array_add(&bound->columns[i], values[i]);
     }
-    PQclear(result);
     free(endpoint_ids);
-    return rc;
+    return 0;
 }
 
 /*
- * Runs the alert insert, reloading the endpoints and running it again at once if they
- * changed in between. Returns ARCHIVE_INSERTED, ARCHIVE_DUPLICATE or ARCHIVE_REJECTED,
- * or -1 for a failure worth retrying, with the error in `err`.
+ * Fills `bound` for `statement`. An alert whose id equals the one before it (the
+ * items are sorted) is left out: it is a second copy, settled after the commit as a
+ * duplicate. Returns 0, or -1 if memory runs out; free with bound_clear() either way.
  */
-static int try_insert(struct archive *archive, const void *item, char *err,
-                      size_t err_size)
+static int bind_statement(struct archive *archive, const struct statement *statement,
+                          struct bound *bound)
 {
-    int rc = ROUTING_CHANGED;
+    const struct ack_row *ack;
 
-    for (int i = 0; i < ROUTING_RETRIES && rc == ROUTING_CHANGED; i++) {
-        if (prepare(archive, err, err_size) != 0) {
+    memset(bound, 0, sizeof(*bound));
+    if (!statement->alerts) {
+        ack = statement->items[0]->ack;
+        bound->name = ACK_STATEMENT;
+        bound->count = 8;
+        bound->values[0] = ack->alert_id;
+        bound->values[1] = ack->origin;
+        bound->values[2] = ack->recipient;
+        bound->values[3] = ack->sender;
+        bound->values[4] = ack->status;
+        bound->values[5] = ack->note;
+        bound->values[6] = ack->sent;
+        bound->values[7] = ack->received_at;
+        return 0;
+    }
+    bound->name = ALERT_STATEMENT;
+    bound->count = ALERT_COLUMNS + 1;
+    snprintf(bound->version, sizeof(bound->version), "%lld", archive->endpoints.version);
+    bound->values[0] = bound->version;
+    for (size_t i = 0; i < statement->count; i++) {
+        const struct archive_row *row = statement->items[i]->alert;
+
+        if (i > 0 && strcasecmp(row->id, statement->items[i - 1]->alert->id) == 0) {
+            continue;
+        }
+        if (bind_alert(archive, row, bound) != 0) {
             return -1;
         }
-        rc = run_insert(archive, item, err, err_size);
-        if (rc == ROUTING_CHANGED) {
-            archive->endpoints_stale = 1;
+    }
+    for (int i = 0; i < ALERT_COLUMNS; i++) {
+        buf_append(&bound->columns[i], "}", 1);
+        if (bound->columns[i].failed) {
+            return -1;
         }
+        bound->values[i + 1] = bound->columns[i].data;
     }
-    if (rc == ROUTING_CHANGED) {
-        log_quote(err, err_size, "webhook endpoints kept changing during the insert");
-        return -1;
-    }
-    return rc;
+    return 0;
 }
 
-/* Runs the acknowledgement insert once; returns as try_insert() does. */
-static int try_insert_ack(struct archive *archive, const void *item, char *err,
-                          size_t err_size)
+/* Returns nonzero if `result` is the successful outcome of `statement`. */
+static int statement_succeeded(const struct statement *statement, const PGresult *result)
 {
-    const struct ack_row *row = item;
-    const char *params[] = {
-        row->alert_id, row->origin, row->recipient, row->sender,
-        row->status,   row->note,   row->sent,      row->received_at,
-    };
+    if (!statement->alerts) {
+        return PQresultStatus(result) == PGRES_COMMAND_OK;
+    }
+    return PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) >= 1 &&
+           PQnfields(result) == 2;
+}
+
+/* Notes, in the scratch fields of the statement's items, what it did. */
+static void note_counts(const struct statement *statement, const PGresult *result)
+{
+    int current = 1;
+
+    for (size_t i = 0; i < statement->count; i++) {
+        statement->items[i]->inserted = 0;
+        statement->items[i]->deliveries = 0;
+    }
+    if (!statement->alerts) {
+        statement->items[0]->current = 1;
+        statement->items[0]->inserted = strcmp(PQcmdTuples((PGresult *)result), "1") == 0;
+        return;
+    }
+    for (int r = 0; r < PQntuples(result); r++) {
+        const char *id = PQgetvalue(result, r, 0);
+        long count = strtol(PQgetvalue(result, r, 1), NULL, 10);
+
+        if (PQgetisnull(result, r, 0)) {
+            current = count > 0;
+            continue;
+        }
+        /* The first item with this id is the one the statement carried. */
+        for (size_t i = 0; i < statement->count; i++) {
+            struct archive_item *item = statement->items[i];
+
+            if (!item->inserted && strcasecmp(item->alert->id, id) == 0) {
+                item->inserted = 1;
+                item->deliveries = count;
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < statement->count; i++) {
+        statement->items[i]->current = current;
+    }
+}
+
+/*
+ * Sets the final outcome of an item whose statement committed, from its counts.
+ * Returns the number of deliveries it queued, or -1 if its routing version was stale
+ * and it stays pending.
+ */
+static long settle(struct archive *archive, struct archive_item *item)
+{
+    if (!item->current) {
+        return -1;
+    }
+    if (item->inserted == 0) {
+        item->outcome = item->alert != NULL ? (int)check_existing(archive, item->alert)
+                                            : ARCHIVE_DUPLICATE;
+        return 0;
+    }
+    item->outcome = ARCHIVE_INSERTED;
+    if (item->deliveries > 0) {
+        log_msg(LOG_LEVEL_DEBUG, "msg=\"webhook deliveries queued\" id=%s count=%ld",
+                item->alert->id, item->deliveries);
+    }
+    return item->deliveries;
+}
+
+/* Settles every pending item after a commit, calls the hook if deliveries were
+ * queued, and returns 0, or ROUTING_CHANGED if some items must run again. */
+static int settle_all(struct archive *archive, struct archive_item **items, size_t n)
+{
+    long deliveries = 0;
+    int routing_changed = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        long queued;
+
+        if (items[i]->outcome != PENDING) {
+            continue;
+        }
+        queued = settle(archive, items[i]);
+        if (queued < 0) {
+            routing_changed = 1;
+        } else {
+            deliveries += queued;
+        }
+    }
+    if (deliveries > 0 && archive->hook != NULL) {
+        archive->hook(archive->hook_arg);
+    }
+    if (routing_changed) {
+        archive->endpoints_stale = 1;
+        return ROUTING_CHANGED;
+    }
+    return 0;
+}
+
+/*
+ * Runs the statement of one pending item in a transaction of its own and settles it.
+ * Returns 0, FAILED or ROUTING_CHANGED, with the error in `err`.
+ */
+static int run_single(struct archive *archive, struct archive_item *item, char *err,
+                      size_t err_size)
+{
+    struct statement statement = {&item, 1, item->alert != NULL};
+    struct bound bound;
     PGresult *result;
     int rc;
 
-    if (prepare(archive, err, err_size) != 0) {
-        return -1;
+    if (bind_statement(archive, &statement, &bound) != 0) {
+        bound_clear(&bound);
+        log_quote(err, err_size, "out of memory");
+        return FAILED;
     }
-    result = PQexecParams(archive->conn, insert_ack_sql, 8, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(result) == PGRES_COMMAND_OK) {
-        rc = strcmp(PQcmdTuples(result), "1") == 0 ? ARCHIVE_INSERTED : ARCHIVE_DUPLICATE;
+    result = PQexecPrepared(archive->conn, bound.name, bound.count, bound.values, NULL,
+                            NULL, 0);
+    bound_clear(&bound);
+    if (!statement_succeeded(&statement, result)) {
+        rc = classify_failure(archive, result,
+                              item->ack != NULL ? "acknowledgement" : "alert",
+                              item_id(item), item_topic(item), err, err_size);
+        if (rc == ARCHIVE_REJECTED) {
+            item->outcome = ARCHIVE_REJECTED;
+            rc = 0;
+        }
     } else {
-        rc = classify_failure(archive, result, "acknowledgement", row->alert_id,
-                              row->topic, err, err_size);
+        note_counts(&statement, result);
+        rc = settle_all(archive, &item, 1);
     }
     PQclear(result);
     return rc;
 }
 
+/* Sends `statement` into the pipeline. Returns 0, or -1 with the error in `err`. */
+static int send_statement(struct archive *archive, const struct statement *statement,
+                          char *err, size_t err_size)
+{
+    struct bound bound;
+    int sent = 0;
+
+    if (bind_statement(archive, statement, &bound) != 0) {
+        log_quote(err, err_size, "out of memory");
+    } else {
+        sent = PQsendQueryPrepared(archive->conn, bound.name, bound.count, bound.values,
+                                   NULL, NULL, 0);
+        if (!sent) {
+            database_quote_error(err, err_size, PQerrorMessage(archive->conn));
+        }
+    }
+    bound_clear(&bound);
+    return sent ? 0 : -1;
+}
+
+/*
+ * Reads the results of a pipeline of `count` statements up to its Sync, noting what
+ * each did in its items. Returns 0 if every statement succeeded and the transaction
+ * committed, BATCH_REJECTED if a row was rejected for its data, or FAILED with the
+ * error in `err`. A failure leaves nothing inserted.
+ */
+static int read_pipeline(struct archive *archive, const struct statement *statements,
+                         size_t count, char *err, size_t err_size)
+{
+    size_t next = 0;
+    int rc = 0;
+    PGresult *result;
+
+    for (;;) {
+        result = PQgetResult(archive->conn);
+        if (result == NULL) {
+            if (PQstatus(archive->conn) != CONNECTION_OK) {
+                return FAILED;
+            }
+            continue; /* the end of one statement's results */
+        }
+        if (PQresultStatus(result) == PGRES_PIPELINE_SYNC) {
+            PQclear(result);
+            return rc;
+        }
+        if (PQresultStatus(result) == PGRES_FATAL_ERROR) {
+            /* An error after the last statement is the commit's own. */
+            const char *sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+
+            if (rc == 0) {
+                database_quote_error(err, err_size, PQresultErrorMessage(result));
+                rc = next < count && is_permanent(sqlstate) ? BATCH_REJECTED : FAILED;
+            }
+        } else if (next < count && statement_succeeded(&statements[next], result)) {
+            note_counts(&statements[next], result);
+        } else if (PQresultStatus(result) != PGRES_PIPELINE_ABORTED && rc == 0) {
+            log_quote(err, err_size, "unexpected result in the archive's pipeline");
+            rc = FAILED;
+        }
+        if (next < count) {
+            next++;
+        }
+        PQclear(result);
+    }
+}
+
+/*
+ * Commits the pending items in one transaction: one statement for the alerts and one
+ * per acknowledgement, sent as a pipeline closed by one Sync. Returns 0 or
+ * ROUTING_CHANGED after settling them, BATCH_REJECTED if one row is invalid (nothing
+ * is inserted), or FAILED with the error in `err`.
+ */
+static int run_pipeline(struct archive *archive, struct archive_item **items, size_t n,
+                        char *err, size_t err_size)
+{
+    struct archive_item *pending[BATCH_MAX];
+    struct statement statements[BATCH_MAX];
+    size_t count = 0;
+    size_t alerts = 0;
+    size_t statement_count = 0;
+    int rc;
+
+    /* The items are sorted with the alerts first. */
+    for (size_t i = 0; i < n; i++) {
+        if (items[i]->outcome == PENDING) {
+            alerts += items[i]->alert != NULL;
+            pending[count++] = items[i];
+        }
+    }
+    if (alerts > 0) {
+        statements[statement_count++] = (struct statement){pending, alerts, 1};
+    }
+    for (size_t i = alerts; i < count; i++) {
+        statements[statement_count++] = (struct statement){&pending[i], 1, 0};
+    }
+
+    if (!PQenterPipelineMode(archive->conn)) {
+        drop_connection(archive, err, err_size);
+        return FAILED;
+    }
+    for (size_t i = 0; i < statement_count; i++) {
+        if (send_statement(archive, &statements[i], err, err_size) != 0) {
+            PQfinish(archive->conn);
+            archive->conn = NULL;
+            return FAILED;
+        }
+    }
+    if (!PQpipelineSync(archive->conn)) {
+        drop_connection(archive, err, err_size);
+        return FAILED;
+    }
+    rc = read_pipeline(archive, statements, statement_count, err, err_size);
+    if (PQstatus(archive->conn) != CONNECTION_OK) {
+        return FAILED;
+    }
+    if (!PQexitPipelineMode(archive->conn)) {
+        drop_connection(archive, err, err_size);
+        return FAILED;
+    }
+    if (rc == BATCH_REJECTED) {
+        log_msg(LOG_LEVEL_DEBUG,
+                "msg=\"database rejected a row of the batch; writing its rows one by "
+                "one\" connection=%s rows=%zu error=%s",
+                archive->name, count, err);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    log_msg(LOG_LEVEL_DEBUG, "msg=\"rows committed together\" connection=%s rows=%zu",
+            archive->name, count);
+    return settle_all(archive, pending, count);
+}
+
+static size_t count_pending(struct archive_item *const *items, size_t n)
+{
+    size_t pending = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        pending += items[i]->outcome == PENDING;
+    }
+    return pending;
+}
+
+/*
+ * One attempt at the batch: connects if needed, commits the pending items together,
+ * and falls back to one transaction per item when the database rejects one of them.
+ * Returns 0 once every item is final, ROUTING_CHANGED if some must run again with the
+ * reloaded endpoints, or FAILED with the error in `err`.
+ */
+static int try_batch(struct archive *archive, struct archive_item **items, size_t n,
+                     char *err, size_t err_size)
+{
+    int rc;
+
+    if (prepare(archive, err, err_size) != 0) {
+        return FAILED;
+    }
+    if (count_pending(items, n) > 1) {
+        rc = run_pipeline(archive, items, n, err, err_size);
+        if (rc != BATCH_REJECTED) {
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (items[i]->outcome != PENDING) {
+            continue;
+        }
+        rc = run_single(archive, items[i], err, err_size);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Logs a failed attempt: the first of an outage at error level, the others at debug
+ * level. `waiting` counts the messages held unacknowledged, in the batch and queued
+ * behind it. */
 static void note_failure(struct archive *archive, const char *id, const char *topic,
-                         const char *err)
+                         size_t waiting, const char *err)
 {
     char quoted_topic[300];
 
@@ -398,16 +875,17 @@ static void note_failure(struct archive *archive, const char *id, const char *to
     if (archive->in_outage) {
         log_msg(LOG_LEVEL_DEBUG,
                 "msg=\"database still unavailable\" connection=%s id=%s attempt=%u "
-                "error=%s",
-                archive->name, id, archive->outage_attempts, err);
+                "waiting=%zu error=%s",
+                archive->name, id, archive->outage_attempts, waiting, err);
         return;
     }
     archive->in_outage = 1;
     archive->outage_start = time(NULL);
     log_msg(LOG_LEVEL_ERROR,
-            "msg=\"database unavailable; retrying, and the message stays unacknowledged "
-            "until it is archived\" connection=%s id=%s topic=%s error=%s",
-            archive->name, id, log_quote(quoted_topic, sizeof(quoted_topic), topic), err);
+            "msg=\"database unavailable; retrying, and the messages stay unacknowledged "
+            "until they are archived\" connection=%s id=%s topic=%s waiting=%zu error=%s",
+            archive->name, id, log_quote(quoted_topic, sizeof(quoted_topic), topic),
+            waiting, err);
 }
 
 static void note_recovery(struct archive *archive)
@@ -424,39 +902,164 @@ static void note_recovery(struct archive *archive)
     archive->outage_attempts = 0;
 }
 
-/* Runs `attempt` on `item` until its outcome is final or `*stop` is set. */
-static enum archive_result
-insert_until_final(struct archive *archive,
-                   int (*attempt)(struct archive *, const void *, char *, size_t),
-                   const void *item, const char *id, const char *topic,
-                   const atomic_int *stop)
+/* Orders alerts before acknowledgements, each by key, so that concurrent writers
+ * take the row locks of a shared key in the same order. */
+static int compare_items(const void *a, const void *b)
+{
+    const struct archive_item *x = *(struct archive_item *const *)a;
+    const struct archive_item *y = *(struct archive_item *const *)b;
+    int rc;
+
+    if ((x->ack != NULL) != (y->ack != NULL)) {
+        return x->ack != NULL ? 1 : -1;
+    }
+    if (x->alert != NULL) {
+        return strcmp(x->alert->id, y->alert->id);
+    }
+    rc = strcmp(x->ack->alert_id, y->ack->alert_id);
+    if (rc == 0) {
+        rc = strcmp(x->ack->sender, y->ack->sender);
+    }
+    return rc != 0 ? rc : strcmp(x->ack->status, y->ack->status);
+}
+
+/* Returns the number of items queued behind the batch. */
+static size_t queued(struct archive *archive)
+{
+    size_t count;
+
+    pthread_mutex_lock(&archive->lock);
+    count = archive->queued;
+    pthread_mutex_unlock(&archive->lock);
+    return count;
+}
+
+/* Writes a batch until every item is final, or marks the rest ARCHIVE_STOPPED once
+ * the stop flag is set while the database is unavailable. */
+static void write_batch(struct archive *archive, struct archive_item **items, size_t n)
 {
     struct database_backoff backoff = {BACKOFF_FIRST_MS, BACKOFF_MAX_MS, 0};
+    int routing_rounds = 0;
     char err[600];
     int rc;
 
+    qsort(items, n, sizeof(*items), compare_items);
     for (;;) {
-        rc = attempt(archive, item, err, sizeof(err));
-        if (rc >= 0) {
+        rc = try_batch(archive, items, n, err, sizeof(err));
+        if (rc == 0) {
             note_recovery(archive);
-            return (enum archive_result)rc;
+            return;
         }
-        note_failure(archive, id, topic, err);
-        if (thread_sleep_unless_stopped(database_backoff_next(&backoff), stop)) {
-            return ARCHIVE_STOPPED;
+        if (rc == ROUTING_CHANGED && ++routing_rounds < ROUTING_RETRIES) {
+            continue;
+        }
+        if (rc == ROUTING_CHANGED) {
+            log_quote(err, sizeof(err), "webhook endpoints kept changing during the insert");
+        }
+        routing_rounds = 0;
+        note_failure(archive, item_id(items[0]), item_topic(items[0]),
+                     count_pending(items, n) + queued(archive), err);
+        if (thread_sleep_unless_stopped(database_backoff_next(&backoff), archive->stop)) {
+            for (size_t i = 0; i < n; i++) {
+                if (items[i]->outcome == PENDING) {
+                    items[i]->outcome = ARCHIVE_STOPPED;
+                }
+            }
+            return;
         }
     }
 }
 
-enum archive_result archive_insert(struct archive *archive, const struct archive_row *row,
-                                   const atomic_int *stop)
+static size_t item_bytes(const struct archive_item *item)
 {
-    return insert_until_final(archive, try_insert, row, row->id, row->topic, stop);
+    return item->alert != NULL ? item->alert->payload_len : 256;
 }
 
-enum archive_result archive_insert_ack(struct archive *archive, const struct ack_row *row,
-                                       const atomic_int *stop)
+static void *writer_main(void *arg)
 {
-    return insert_until_final(archive, try_insert_ack, row, row->alert_id, row->topic,
-                              stop);
+    struct archive *archive = arg;
+    struct archive_item *batch[BATCH_MAX];
+
+    for (;;) {
+        size_t n = 0;
+        long bytes = 0;
+
+        pthread_mutex_lock(&archive->lock);
+        while (archive->head == NULL && !archive->closing) {
+            pthread_cond_wait(&archive->work, &archive->lock);
+        }
+        if (archive->head == NULL) {
+            pthread_mutex_unlock(&archive->lock);
+            return NULL;
+        }
+        while (archive->head != NULL && n < BATCH_MAX && bytes < BATCH_BYTES) {
+            batch[n] = archive->head;
+            archive->head = archive->head->next;
+            archive->queued--;
+            bytes += (long)item_bytes(batch[n]);
+            n++;
+        }
+        if (archive->head == NULL) {
+            archive->tail = NULL;
+        }
+        pthread_mutex_unlock(&archive->lock);
+
+        write_batch(archive, batch, n);
+
+        pthread_mutex_lock(&archive->lock);
+        for (size_t i = 0; i < n; i++) {
+            batch[i]->done = 1;
+        }
+        pthread_cond_broadcast(&archive->done);
+        pthread_mutex_unlock(&archive->lock);
+    }
+}
+
+int archive_start(struct archive *archive)
+{
+    int rc = pthread_create(&archive->thread, NULL, writer_main, archive);
+
+    if (rc != 0) {
+        log_msg(LOG_LEVEL_ERROR, "msg=\"cannot start the archive thread\" error=\"%s\"",
+                strerror(rc));
+        return -1;
+    }
+    archive->thread_started = 1;
+    return 0;
+}
+
+/* Hands `item` to the writer and waits until its outcome is final. */
+static enum archive_result submit(struct archive *archive, struct archive_item *item)
+{
+    item->outcome = PENDING;
+    item->done = 0;
+    item->next = NULL;
+    pthread_mutex_lock(&archive->lock);
+    if (archive->tail != NULL) {
+        archive->tail->next = item;
+    } else {
+        archive->head = item;
+    }
+    archive->tail = item;
+    archive->queued++;
+    pthread_cond_signal(&archive->work);
+    while (!item->done) {
+        pthread_cond_wait(&archive->done, &archive->lock);
+    }
+    pthread_mutex_unlock(&archive->lock);
+    return (enum archive_result)item->outcome;
+}
+
+enum archive_result archive_insert(struct archive *archive, const struct archive_row *row)
+{
+    struct archive_item item = {.alert = row};
+
+    return submit(archive, &item);
+}
+
+enum archive_result archive_insert_ack(struct archive *archive, const struct ack_row *row)
+{
+    struct archive_item item = {.ack = row};
+
+    return submit(archive, &item);
 }

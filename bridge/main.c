@@ -21,17 +21,18 @@
 #define PROGRAM SETTINGS_PROGRAM
 #define STOP_TIMEOUT_SECONDS 10
 
-/* One MQTT connection and the database connection its thread archives with. */
+/* One MQTT connection. */
 struct connection {
     char client_id[300];
     struct subscriber *subscriber;
-    struct archive *archive;
 };
 
 /* Everything run() starts. */
 struct bridge {
     struct connection connections[SETTINGS_CONNECTIONS_MAX];
     long count; /* connections created */
+    struct archive *archive; /* the database writer all connections share */
+    char archive_name[300];
     struct webhook_worker *worker;
     char worker_name[300];
 };
@@ -55,16 +56,8 @@ static int start_connection(const struct settings *settings, struct bridge *brid
 
     snprintf(c->client_id, sizeof(c->client_id), "%s-%d", settings->client_id, n);
     options.client_id = c->client_id;
-    c->archive =
-        archive_new(settings->db, c->client_id, webhook_worker_wake, bridge->worker);
-    if (c->archive == NULL) {
-        log_msg(LOG_LEVEL_ERROR, "msg=\"out of memory\"");
-        return -1;
-    }
     bridge->count = n;
-    /* A database that is down at start is not fatal: messages wait in the broker. */
-    archive_connect(c->archive);
-    c->subscriber = subscriber_new(&options, c->archive, stop);
+    c->subscriber = subscriber_new(&options, bridge->archive, stop);
     if (c->subscriber == NULL || subscriber_start(c->subscriber) != 0) {
         return -1;
     }
@@ -99,8 +92,8 @@ static void free_bridge(struct bridge *bridge)
 {
     for (long i = 0; i < bridge->count; i++) {
         subscriber_free(bridge->connections[i].subscriber);
-        archive_free(bridge->connections[i].archive);
     }
+    archive_free(bridge->archive);
     webhook_worker_free(bridge->worker);
 }
 
@@ -135,6 +128,19 @@ static int run(const struct settings *settings, const struct control_options *co
     webhooks.name = bridge.worker_name;
     bridge.worker = webhook_worker_new(&webhooks, &stop);
     if (bridge.worker == NULL || webhook_worker_start(bridge.worker) != 0) {
+        goto out;
+    }
+    snprintf(bridge.archive_name, sizeof(bridge.archive_name), "%s-archive",
+             settings->client_id);
+    bridge.archive = archive_new(settings->db, bridge.archive_name, webhook_worker_wake,
+                                 bridge.worker, &stop);
+    if (bridge.archive == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "msg=\"out of memory\"");
+        goto out;
+    }
+    /* A database that is down at start is not fatal: messages wait in the broker. */
+    archive_connect(bridge.archive);
+    if (archive_start(bridge.archive) != 0) {
         goto out;
     }
     for (int n = 1; n <= settings->connections; n++) {

@@ -34,7 +34,7 @@ const struct config_key settings_keys[] = {
 };
 
 /* Defaults of the webhook settings. */
-#define CONNECTIONS_DEFAULT 4
+#define CONNECTIONS_DEFAULT 16
 #define WEBHOOK_TIMEOUT_DEFAULT_MS 10000L
 #define WEBHOOK_ATTEMPTS_DEFAULT 10
 #define WEBHOOK_BACKOFF_FIRST_DEFAULT_MS 5000L
@@ -65,8 +65,8 @@ static void usage(FILE *out)
         "                        certificate's CN and '-' (default CN-HOSTNAME);\n"
         "                        MQTT connection n uses ID-n\n"
         "  --connections N       connections, IACTN_CONNECTIONS: MQTT connections,\n"
-        "                        each with its own thread and database connection\n"
-        "                        (default 4, at most 64)\n"
+        "                        each with its own thread; their alerts are\n"
+        "                        committed together (default 16, at most 64)\n"
         "  --webhook-ca FILE     webhook_ca, IACTN_WEBHOOK_CA: CA bundle that\n"
         "                        endpoint certificates must chain to (default:\n"
         "                        libcurl's bundle); they are always verified\n"

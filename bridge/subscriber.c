@@ -6,8 +6,10 @@
  * network loop writes it only after the callback has returned.
  *
  * So the bridge marks the client threaded, runs the library's loop
- * (mosquitto_loop_forever) on its network thread, and commits each message inside the
- * callback. A message is then never acknowledged before it is in the database. A crash
+ * (mosquitto_loop_forever) on its network thread, and waits inside the callback until
+ * the archive's writer has committed the message (archive.c commits the messages of
+ * all connections waiting at once in one transaction). A message is then never
+ * acknowledged before it is in the database. A crash
  * in between leaves it unacknowledged in the persistent session, and the broker
  * delivers it again. It is library behaviour, not a documented promise, so
  * tests/integration/test_bridge_crash.py keeps checking it on Debian 12's libmosquitto
@@ -176,7 +178,7 @@ static void archive_ack(struct subscriber *subscriber,
         log_unarchivable(message, err);
         return;
     }
-    switch (archive_insert_ack(subscriber->archive, &row, subscriber->stop)) {
+    switch (archive_insert_ack(subscriber->archive, &row)) {
     case ARCHIVE_INSERTED:
         log_msg(LOG_LEVEL_DEBUG,
                 "msg=\"archived acknowledgement\" alert_id=%s sender=%s status=%s mid=%d",
@@ -209,7 +211,7 @@ static void archive_alert(struct subscriber *subscriber,
         return;
     }
 
-    switch (archive_insert(subscriber->archive, &row, subscriber->stop)) {
+    switch (archive_insert(subscriber->archive, &row)) {
     case ARCHIVE_INSERTED:
         log_msg(LOG_LEVEL_DEBUG,
                 "msg=\"archived alert\" id=%s origin=%s category=%s mid=%d", row.id,
@@ -282,6 +284,9 @@ struct subscriber *subscriber_new(const struct subscriber_options *options,
     }
     mosquitto_int_option(subscriber->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_threaded_set(subscriber->mosq, true);
+    /* Each PUBACK waits for a commit; Nagle's algorithm would hold it back further
+     * while an earlier one is unacknowledged. */
+    mosquitto_int_option(subscriber->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_reconnect_delay_set(subscriber->mosq, RECONNECT_DELAY_MIN,
                                   RECONNECT_DELAY_MAX, true);
     rc = mosquitto_tls_set(subscriber->mosq, options->ca_file, NULL, options->cert_file,

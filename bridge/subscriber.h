@@ -4,7 +4,7 @@
  * $share/iactn-bridge/iactn/alerts/# and $share/iactn-bridge/iactn/acks/# at QoS 1.
  * Each message is archived inside the message callback, before the callback returns,
  * because that is when libmosquitto sends the PUBACK (see subscriber.c). The bridge
- * runs several subscribers, each with its own thread and database connection.
+ * runs several subscribers, each with its own thread, sharing one archive.
  */
 #ifndef IACTN_SUBSCRIBER_H
 #define IACTN_SUBSCRIBER_H
@@ -33,8 +33,7 @@ struct subscriber;
 
 /*
  * Creates the client and loads the TLS files, without connecting. Alerts and
- * acknowledgements go to `archive`, which the subscriber uses only from its network
- * thread; `stop` is the shutdown flag that archive retries watch. Returns NULL after
+ * acknowledgements go to `archive`; `stop` is the shutdown flag. Returns NULL after
  * logging the reason (unreadable TLS file, out of memory). Free with
  * subscriber_free().
  */

@@ -174,7 +174,7 @@ class Bridge:
         settings.setdefault("webhook_ca", stack.ca_file)
         self.stack = stack
         self.client_id = client_id
-        self.connections = int(settings.get("connections", 4))
+        self.connections = int(settings.get("connections", 16))
         self.log_path = stack.path("log", f"{client_id}.log")
         self.config = stack.path(f"{client_id}.conf")
         self._write_config(settings)

@@ -1,0 +1,113 @@
+"""Group commit in iactn-bridge: the rows that the bridge's connections hold at the
+same time are committed in one transaction, and a row the database rejects costs only
+itself. The other rows of its batch are archived, each exactly once, and every alert
+is acknowledged only once its outcome is final."""
+
+import threading
+import time
+
+import psycopg2
+
+import harness
+import webhook_receiver
+
+CONNECTIONS = 8
+BURST = 200
+MARK = "refused-by-the-archive"
+
+# A rule an operator might add: the database refuses some alerts with a data error
+# (SQLSTATE 22023), which the bridge treats as final for that row.
+REFUSE_MARKED = f"""
+CREATE FUNCTION test_refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.raw_payload LIKE '%{MARK}%' THEN
+        RAISE EXCEPTION 'marked alert refused' USING ERRCODE = '22023';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER test_refuse_marked BEFORE INSERT ON alerts
+    FOR EACH ROW EXECUTE FUNCTION test_refuse_marked();
+"""
+
+
+class ArchiveBatchTest(harness.StackTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = harness.Stack()
+        cls.addClassCleanup(cls.stack.close)
+        cls.stack.start()
+        cls.bridge = webhook_receiver.Bridge(cls.stack, connections=CONNECTIONS)
+        cls.addClassCleanup(cls.bridge.stop)
+        cls.stack.bridge = cls.bridge.process
+        cls.stack.wait_for_bridge()
+
+    def hold_alerts_table(self, seconds):
+        """Lock the alerts table against inserts for `seconds` from a thread, so that
+        every connection of the bridge is left holding an alert and the next batch
+        takes them all. Returns the thread."""
+        connection = psycopg2.connect(self.stack.conninfo)
+        cursor = connection.cursor()
+        cursor.execute("LOCK TABLE alerts IN SHARE MODE")
+
+        def release():
+            time.sleep(seconds)
+            connection.rollback()
+            connection.close()
+
+        thread = threading.Thread(target=release)
+        thread.start()
+        return thread
+
+    def test_rejected_row_leaves_its_batch_archived(self):
+        self.stack.query(REFUSE_MARKED)
+        self.addCleanup(self.stack.query,
+                        "DROP TRIGGER test_refuse_marked ON alerts; "
+                        "DROP FUNCTION test_refuse_marked()")
+        alerts = [harness.make_alert(headline={"en": MARK if i % 5 == 0 else "Batch"})
+                  for i in range(BURST)]
+        marked = [a["id"] for a in alerts if a["headline"]["en"] == MARK]
+        plain = [a["id"] for a in alerts if a["headline"]["en"] != MARK]
+        offset = self.bridge.log_offset()
+
+        holder = self.hold_alerts_table(2)
+        codes = webhook_receiver.publish_burst(self.stack, alerts)
+        holder.join()
+        self.assertEqual(set(codes), {harness.RC_SUCCESS})
+
+        rows = self.stack.wait_for_row(
+            "SELECT 1 FROM alerts WHERE id = ANY(%s::uuid[]) HAVING count(*) = %s",
+            (plain, len(plain)), timeout=60)
+        self.assertTrue(rows, "the unmarked alerts were not all archived")
+        self.assertEqual(self.stack.query(
+            "SELECT count(*), count(DISTINCT id) FROM alerts WHERE id = ANY(%s::uuid[])",
+            (plain + marked,)), [(len(plain), len(plain))])
+        self.assertEqual(self.bridge.log_count("database rejected the alert", offset),
+                         len(marked))
+        # The lock made batches, and some of them held a marked alert.
+        self.assertGreater(self.bridge.log_count("rows committed together", offset), 0)
+        self.assertGreater(
+            self.bridge.log_count("database rejected a row of the batch", offset), 0)
+
+    def test_batch_with_redelivered_alert_archives_it_once(self):
+        alerts = [harness.make_alert() for _ in range(BURST)]
+        ids = [a["id"] for a in alerts]
+        offset = self.bridge.log_offset()
+        holder = self.hold_alerts_table(1)
+        codes = webhook_receiver.publish_burst(self.stack, alerts + alerts[:20])
+        holder.join()
+        self.assertEqual(set(codes), {harness.RC_SUCCESS})
+        rows = self.stack.wait_for_row(
+            "SELECT 1 FROM alerts WHERE id = ANY(%s::uuid[]) HAVING count(*) = %s",
+            (ids, len(ids)), timeout=60)
+        self.assertTrue(rows, "the alerts were not all archived")
+        time.sleep(1)  # the second copies are written by now
+        self.assertEqual(self.stack.query(
+            "SELECT count(*), count(DISTINCT id) FROM alerts WHERE id = ANY(%s::uuid[])",
+            (ids,)), [(len(ids), len(ids))])
+        self.assertGreater(self.bridge.log_count("rows committed together", offset), 0)
+        self.assertEqual(self.bridge.log_count("acknowledged without a row", offset), 0)
+
+
+if __name__ == "__main__":
+    harness.main()
