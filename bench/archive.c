@@ -3,8 +3,9 @@
  *
  * Reads every row of the alerts table, empties the table, and writes the same rows
  * back from --connections connections in parallel, either one INSERT per row in its
- * own transaction with the statement iactn-bridge uses (--mode insert, the durable
- * per-alert limit), or with one COPY per connection (--mode copy, the ceiling).
+ * own transaction (--mode insert, the durable per-alert limit), or with one COPY per
+ * connection (--mode copy, the ceiling). Every column the bridge fills is written,
+ * the payload both as jsonb and as the raw text that webhooks deliver.
  * Prints one JSON object with the rows written and the rate.
  */
 #include <libpq-fe.h>
@@ -18,30 +19,30 @@
 
 #define PROGRAM "bench-archive"
 #define MAX_CONNECTIONS 32
-#define COLUMNS 15
+#define COLUMNS 16
 
-/* The same statement as bridge/archive.c, so that the comparison is like for like. */
+/* One row per statement, with the columns iactn-bridge fills. */
 static const char insert_sql[] =
     "INSERT INTO alerts (id, topic, origin, category, tlp, status, msg_type, sender, "
     "sender_agency, recipient_states, recipient_agencies, sent, expires, received_at, "
-    "payload) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], "
-    "$11::text[], $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::jsonb) "
-    "ON CONFLICT (id) DO NOTHING";
+    "payload, raw_payload) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "$10::text[], $11::text[], $12::timestamptz, $13::timestamptz, $14::timestamptz, "
+    "$15::jsonb, $16) ON CONFLICT (id) DO NOTHING";
 
 static const char select_sql[] =
     "SELECT id, topic, origin, category, tlp, status, msg_type, sender, sender_agency, "
     "recipient_states::text, recipient_agencies::text, sent::text, expires::text, "
-    "received_at::text, payload::text FROM alerts";
+    "received_at::text, payload::text, raw_payload FROM alerts";
 
 static const char copy_out_sql[] =
     "COPY alerts (id, topic, origin, category, tlp, status, msg_type, sender, "
     "sender_agency, recipient_states, recipient_agencies, sent, expires, received_at, "
-    "payload) TO STDOUT";
+    "payload, raw_payload) TO STDOUT";
 
 static const char copy_in_sql[] =
     "COPY alerts (id, topic, origin, category, tlp, status, msg_type, sender, "
     "sender_agency, recipient_states, recipient_agencies, sent, expires, received_at, "
-    "payload) FROM STDIN";
+    "payload, raw_payload) FROM STDIN";
 
 struct worker {
     pthread_t thread;

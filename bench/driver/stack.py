@@ -158,7 +158,8 @@ class BenchStack(harness.Stack):
     def start_bridges(self, count):
         """Start count iactn-bridge processes in one shared subscription group."""
         for index in range(count):
-            self.start_bridge(client_id=f"iactn-bridge-bench-{index}")
+            # info, as deployed: debug writes three lines per alert
+            self.start_bridge(client_id=f"iactn-bridge-bench-{index}", log_level="info")
             # NOTE: the harness keeps one bridge; the others are stopped from here.
             self.bridges.append(self.bridge)
 

@@ -888,9 +888,10 @@ class Stack:
 
     # Bridge -------------------------------------------------------------------------
 
-    def start_bridge(self, client_id="iactn-bridge-1"):
-        """Start iactn-bridge with the archiver certificate; returns once it runs (its
-        subscription may take a moment longer)."""
+    def start_bridge(self, client_id="iactn-bridge-1", log_level="debug", connections=None):
+        """Start iactn-bridge with the archiver certificate, and the configuration's
+        default number of MQTT connections unless `connections` is given; returns once
+        it runs (its subscription may take a moment longer)."""
         cert, key = self.cert("iactn-bridge")
         substitutions = {
             "@DB_CONNINFO@": self.conninfo,
@@ -899,12 +900,14 @@ class Stack:
             "@CERT_FILE@": cert,
             "@KEY_FILE@": key,
             "@CLIENT_ID@": client_id,
-            "@LOG_LEVEL@": "debug",
+            "@LOG_LEVEL@": log_level,
         }
         with open(os.path.join(SOURCE_DIR, "deploy", "iactn-bridge.conf.in")) as handle:
             text = handle.read()
         for name, value in substitutions.items():
             text = text.replace(name, value)
+        if connections is not None:
+            text += f"connections = {connections}\n"
         config = self.path("iactn-bridge.conf")
         with open(config, "w") as handle:
             handle.write(text)
