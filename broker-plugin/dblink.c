@@ -20,9 +20,7 @@ void dblink_init(struct iactn_dblink *l, const char *name, const char *conninfo)
     l->backoff_s = BACKOFF_MIN_S;
 }
 
-/* Copies a libpq message into out on one line: newlines and other control characters
- * become spaces, double quotes become single ones, trailing spaces go. */
-static void one_line(const char *message, char *out, size_t out_size)
+void dblink_one_line(const char *message, char *out, size_t out_size)
 {
     size_t n = 0;
 
@@ -47,7 +45,7 @@ void dblink_fail(struct iactn_dblink *l, const char *what, const char *consequen
 {
     char detail[256];
 
-    one_line(l->conn ? PQerrorMessage(l->conn) : "", detail, sizeof(detail));
+    dblink_one_line(l->conn ? PQerrorMessage(l->conn) : "", detail, sizeof(detail));
     if (!l->outage_logged) {
         plugin_log(MOSQ_LOG_ERR,
                    "database link=%s failed=\"%s\" error=\"%s\" consequence=\"%s\" "

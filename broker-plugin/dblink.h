@@ -26,6 +26,10 @@ struct iactn_dblink {
 
 void dblink_init(struct iactn_dblink *l, const char *name, const char *conninfo);
 
+/* Copies a libpq message into `out` on one line: newlines and other control characters
+ * become spaces, double quotes become single ones, trailing spaces go. */
+void dblink_one_line(const char *message, char *out, size_t out_size);
+
 /* Connects and waits for the result. Only for plugin start. Returns 0 or -1. */
 int dblink_connect_blocking(struct iactn_dblink *l);
 

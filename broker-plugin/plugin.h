@@ -22,14 +22,17 @@
 const struct iactn_policy *snapshot_policy(void);
 
 /* Connects to PostgreSQL and loads the first policy, blocking for at most a few
- * seconds; this is the only blocking load. Returns 0 when a policy was loaded, -1 when
- * not (the plugin then refuses everyone and keeps trying from the tick event). */
+ * seconds; this is the only load on the main thread. Then starts the loader thread,
+ * which reloads on every change notification and reconnect. Returns 0 when a policy
+ * was loaded, -1 when not (the plugin then refuses everyone until the loader thread
+ * reads one). */
 int snapshot_start(const char *conninfo);
 
-/* Moves the database connection on without blocking: connects, reloads the policy
- * after a change notification or a reconnect, and swaps the new policy in whole. */
+/* Puts in force the policy the loader thread has built since the last tick, if any,
+ * and writes the log lines it queued. Does not block on the database. */
 void snapshot_tick(void);
 
+/* Stops the loader thread and frees the policies. */
 void snapshot_stop(void);
 
 /* Returns NULL when the certificate's principal may be connected now, else a short

@@ -1,60 +1,68 @@
 /*
- * The policy snapshot and the database link that keeps it current.
+ * The policy snapshot and the loader thread that keeps it current.
  *
- * Only snapshot_start blocks. Afterwards the link is moved on by the tick event with
- * libpq's asynchronous calls: connect, LISTEN iactn_policy and load in one round trip,
- * then wait for notifications and reload. A new policy replaces the old one whole; on
- * any failure the last good policy stays in force and the link is retried with
- * backoff. After every reconnect the policy is reloaded, because notifications sent
- * while the link was down are lost.
+ * Only snapshot_start blocks mosquitto's main thread, to read the first policy. Then
+ * a loader thread owns the database connection: it waits for NOTIFY iactn_policy,
+ * reads and builds each new policy by itself, and hands it over. The main thread puts
+ * it in force at its next tick, with a pointer swap followed by disconnecting the
+ * clients that lost their rights. So neither a slow query nor the building of a large
+ * policy stalls the broker, and a reload waits for one tick at most, not one per step
+ * of the query.
+ *
+ * On any failure the last good policy stays in force and the thread reconnects with
+ * backoff. After every reconnect it reloads, because notifications sent while the
+ * connection was down are lost. The thread never calls into mosquitto: its log lines
+ * are queued and written by the main thread at the tick.
  */
 #include "plugin.h"
 #include "dblink.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
-#define MAX_RESULTS 16
-#define LOAD_BUDGET_US 20000
+#define BACKOFF_MIN_S 1
+#define BACKOFF_MAX_S 30
+#define MAX_QUEUED_LINES 16
+#define LINE_SIZE 600
+
+struct log_line {
+    int level;
+    char text[LINE_SIZE];
+};
 
 static struct {
-    struct iactn_dblink link;
-    bool loading;
-    bool reload_pending;
-    struct iactn_policy *policy;
-    PGresult *results[MAX_RESULTS];
-    int n_results;
-} snap;
+    struct iactn_policy *policy; /* in force; the main thread's own */
+    char *conninfo;
+    PGconn *start_conn; /* the start's connection, with LISTEN active; the thread's */
+    bool start_failed;
+    pthread_t thread;
+    bool thread_started;
+    int wake[2]; /* a byte written to wake[1] stops the thread */
 
-static const char listen_sql[] = "LISTEN iactn_policy;";
+    pthread_mutex_t lock; /* guards the fields below */
+    struct iactn_policy *ready; /* built by the thread, not yet in force */
+    struct log_line lines[MAX_QUEUED_LINES];
+    int n_lines;
+    int dropped_lines;
+} snap = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = {-1, -1}};
+
+static const char listen_sql[] = "LISTEN iactn_policy";
 
 const struct iactn_policy *snapshot_policy(void)
 {
     return snap.policy;
 }
 
-static const char *outage_consequence(void)
+static const char *outage_consequence(bool have_policy)
 {
-    return snap.policy ? "keeping the last policy" : "refusing every client";
-}
-
-static void clear_results(void)
-{
-    for (int i = 0; i < snap.n_results; i++) {
-        PQclear(snap.results[i]);
-    }
-    snap.n_results = 0;
-}
-
-static void fail(const char *what)
-{
-    clear_results();
-    snap.loading = false;
-    dblink_fail(&snap.link, what, outage_consequence());
+    return have_policy ? "keeping the last policy" : "refusing every client";
 }
 
 static void swap_in(struct iactn_policy *fresh, const char *why)
@@ -77,139 +85,283 @@ static void swap_in(struct iactn_policy *fresh, const char *why)
     policy_free(old);
 }
 
-int snapshot_start(const char *conninfo)
+/* Queues a log line for the main thread (the loader thread's only way to log). */
+static void queue_line(int level, const char *format, ...)
 {
-    char err[256];
-    struct iactn_policy *fresh;
+    va_list args;
 
-    dblink_init(&snap.link, "policy", conninfo);
-    if (dblink_connect_blocking(&snap.link) != 0) {
-        fail("connection");
+    pthread_mutex_lock(&snap.lock);
+    if (snap.n_lines == MAX_QUEUED_LINES) {
+        snap.dropped_lines++;
+    } else {
+        va_start(args, format);
+        vsnprintf(snap.lines[snap.n_lines].text, LINE_SIZE, format, args);
+        va_end(args);
+        snap.lines[snap.n_lines++].level = level;
+    }
+    pthread_mutex_unlock(&snap.lock);
+}
+
+/* Formats the line that reports the first failure of an outage. */
+static void format_failure(char *out, size_t size, const char *what, const char *error,
+                           bool have_policy)
+{
+    char detail[256];
+
+    dblink_one_line(error, detail, sizeof(detail));
+    snprintf(out, size,
+             "database link=policy failed=\"%s\" error=\"%s\" consequence=\"%s\" "
+             "retry_max_s=%d",
+             what, detail[0] ? detail : "no detail", outage_consequence(have_policy),
+             BACKOFF_MAX_S);
+}
+
+/* The loader thread's view of the connection. */
+struct loader {
+    PGconn *conn;
+    bool outage; /* from a failure until the next successful connect */
+    bool have_policy;
+    int backoff_s;
+};
+
+/* Logs the first failure of an outage, drops the connection and waits out the
+ * backoff. Returns true if a stop was requested meanwhile. */
+static bool fail_and_wait(struct loader *loader, const char *what, const char *error)
+{
+    char line[LINE_SIZE];
+    struct pollfd wake = {.fd = snap.wake[0], .events = POLLIN};
+
+    if (!loader->outage) {
+        format_failure(line, sizeof(line), what, error, loader->have_policy);
+        queue_line(MOSQ_LOG_ERR, "%s", line);
+        loader->outage = true;
+    }
+    PQfinish(loader->conn);
+    loader->conn = NULL;
+    if (poll(&wake, 1, loader->backoff_s * 1000) > 0) {
+        return true;
+    }
+    loader->backoff_s =
+        loader->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : loader->backoff_s * 2;
+    return false;
+}
+
+/* Opens the loader's connection and starts listening. Returns true on success. */
+static bool connect_and_listen(struct loader *loader)
+{
+    PGresult *result;
+    bool ok;
+
+    loader->conn = PQconnectdb(snap.conninfo);
+    if (PQstatus(loader->conn) != CONNECTION_OK) {
+        return false;
+    }
+    result = PQexec(loader->conn, listen_sql);
+    ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+    PQclear(result);
+    return ok;
+}
+
+/* Hands a new policy to the main thread, replacing one it has not taken yet. */
+static void publish(struct iactn_policy *fresh)
+{
+    struct iactn_policy *unused;
+
+    pthread_mutex_lock(&snap.lock);
+    unused = snap.ready;
+    snap.ready = fresh;
+    pthread_mutex_unlock(&snap.lock);
+    policy_free(unused);
+}
+
+/* Waits for a notification or a stop request. Returns 1 for a notification, 0 for
+ * nothing new, -1 for a stop request, or -2 if the connection failed. */
+static int wait_for_change(PGconn *conn)
+{
+    struct pollfd fds[2] = {
+        {.fd = PQsocket(conn), .events = POLLIN},
+        {.fd = snap.wake[0], .events = POLLIN},
+    };
+    PGnotify *note;
+    int changed = 0;
+
+    if (poll(fds, 2, -1) < 0) {
+        return errno == EINTR ? 0 : -2;
+    }
+    if (fds[1].revents != 0) {
         return -1;
     }
-    PQclear(PQexec(snap.link.conn, listen_sql));
-    fresh = policy_load(snap.link.conn, err, sizeof(err));
-    if (fresh == NULL) {
-        plugin_log(MOSQ_LOG_ERR, "policy load failed: %s", err);
-        fail("policy load");
-        return -1;
+    if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+        return -2;
     }
-    swap_in(fresh, "start");
-    if (dblink_make_nonblocking(&snap.link) != 0) {
-        fail("setup");
+    while ((note = PQnotifies(conn)) != NULL) {
+        changed = 1;
+        PQfreemem(note);
     }
-    return 0;
+    return changed;
 }
 
-static void send_load(bool with_listen)
+static void *loader_main(void *arg)
 {
-    char *sql = malloc(sizeof(listen_sql) + strlen(policy_load_sql));
-
-    if (sql == NULL) {
-        fail("policy load");
-        return;
-    }
-    sprintf(sql, "%s%s", with_listen ? listen_sql : "", policy_load_sql);
-    if (!PQsendQuery(snap.link.conn, sql)) {
-        free(sql);
-        fail("policy load");
-        return;
-    }
-    free(sql);
-    snap.reload_pending = false;
-    snap.loading = true;
-}
-
-static long elapsed_us(const struct timespec *since)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - since->tv_sec) * 1000000L + (now.tv_nsec - since->tv_nsec) / 1000;
-}
-
-static bool socket_readable(PGconn *conn)
-{
-    struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
-
-    return pfd.fd >= 0 && poll(&pfd, 1, 0) > 0;
-}
-
-/* Collects results of a load in progress; swaps the policy in once all are there. A
- * large policy arrives in many network reads, so this keeps reading while data is
- * waiting, for at most LOAD_BUDGET_US per tick, instead of one read per tick. */
-static void continue_load(void)
-{
-    PGconn *conn = snap.link.conn;
+    struct loader loader = {
+        .conn = snap.start_conn,
+        .outage = snap.start_failed,
+        .have_policy = !snap.start_failed,
+        .backoff_s = BACKOFF_MIN_S,
+    };
+    /* The start's connection listened before its load, so nothing was missed. */
+    bool need_load = loader.conn == NULL;
     struct iactn_policy *fresh;
-    struct timespec start;
-    PGresult *res;
     char err[256];
+    int waited;
 
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    (void)arg;
     for (;;) {
-        while (!PQisBusy(conn) && (res = PQgetResult(conn)) != NULL) {
-            if (snap.n_results < MAX_RESULTS) {
-                snap.results[snap.n_results++] = res;
-            } else {
-                PQclear(res);
+        if (loader.conn == NULL) {
+            if (!connect_and_listen(&loader)) {
+                if (fail_and_wait(&loader, "connection", PQerrorMessage(loader.conn))) {
+                    break;
+                }
+                continue;
             }
+            if (loader.outage) {
+                queue_line(MOSQ_LOG_NOTICE, "database link=policy restored");
+            }
+            loader.outage = false;
+            loader.backoff_s = BACKOFF_MIN_S;
+            need_load = true;
         }
-        if (!PQisBusy(conn) || elapsed_us(&start) > LOAD_BUDGET_US ||
-            !socket_readable(conn)) {
+        if (need_load) {
+            fresh = policy_load(loader.conn, err, sizeof(err));
+            if (fresh == NULL) {
+                queue_line(MOSQ_LOG_ERR, "policy load failed: %s", err);
+                if (fail_and_wait(&loader, "policy load", err)) {
+                    break;
+                }
+                continue;
+            }
+            publish(fresh);
+            loader.have_policy = true;
+            need_load = false;
+        }
+        waited = wait_for_change(loader.conn);
+        if (waited == -1) {
             break;
         }
-        if (!PQconsumeInput(conn)) {
-            fail("policy load");
-            return;
+        if (waited == -2 &&
+            fail_and_wait(&loader, "connection", PQerrorMessage(loader.conn))) {
+            break;
         }
+        need_load = need_load || waited == 1;
     }
-    if (PQisBusy(conn)) {
-        return;
+    PQfinish(loader.conn);
+    return NULL;
+}
+
+int snapshot_start(const char *conninfo)
+{
+    char line[LINE_SIZE];
+    char err[256] = "";
+    struct iactn_policy *fresh = NULL;
+    PGconn *conn;
+    PGresult *result;
+    int rc;
+
+    snap.conninfo = strdup(conninfo);
+    if (snap.conninfo == NULL || pipe(snap.wake) != 0) {
+        plugin_log(MOSQ_LOG_ERR, "policy loader cannot start: out of resources");
+        return -1;
     }
-    snap.loading = false;
-    fresh = policy_build(snap.results, snap.n_results, err, sizeof(err));
-    clear_results();
-    if (fresh == NULL) {
-        plugin_log(MOSQ_LOG_ERR, "policy load failed: %s", err);
-        fail("policy load");
-        return;
+    conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) == CONNECTION_OK) {
+        /* LISTEN first, so that a change committed during the load is not missed */
+        result = PQexec(conn, listen_sql);
+        if (PQresultStatus(result) == PGRES_COMMAND_OK) {
+            fresh = policy_load(conn, err, sizeof(err));
+            if (fresh == NULL) {
+                plugin_log(MOSQ_LOG_ERR, "policy load failed: %s", err);
+            }
+        }
+        PQclear(result);
     }
-    swap_in(fresh, "change");
+    if (fresh != NULL) {
+        swap_in(fresh, "start");
+    } else {
+        bool connected = PQstatus(conn) == CONNECTION_OK;
+
+        format_failure(line, sizeof(line), connected ? "policy load" : "connection",
+                       connected && err[0] ? err : PQerrorMessage(conn), false);
+        plugin_log(MOSQ_LOG_ERR, "%s", line);
+        PQfinish(conn);
+        conn = NULL;
+    }
+    snap.start_conn = conn;
+    snap.start_failed = fresh == NULL;
+
+    rc = pthread_create(&snap.thread, NULL, loader_main, NULL);
+    if (rc != 0) {
+        plugin_log(MOSQ_LOG_ERR, "policy loader thread cannot start: %s", strerror(rc));
+        PQfinish(conn);
+        snap.start_conn = NULL;
+        return -1;
+    }
+    snap.thread_started = true;
+    return fresh != NULL ? 0 : -1;
 }
 
 void snapshot_tick(void)
 {
-    PGnotify *note;
+    struct log_line lines[MAX_QUEUED_LINES];
+    struct iactn_policy *fresh;
+    int n_lines;
+    int dropped;
 
-    if (!dblink_poll(&snap.link, outage_consequence())) {
-        return;
+    pthread_mutex_lock(&snap.lock);
+    fresh = snap.ready;
+    snap.ready = NULL;
+    n_lines = snap.n_lines;
+    memcpy(lines, snap.lines, sizeof(lines[0]) * (size_t)n_lines);
+    snap.n_lines = 0;
+    dropped = snap.dropped_lines;
+    snap.dropped_lines = 0;
+    pthread_mutex_unlock(&snap.lock);
+
+    for (int i = 0; i < n_lines; i++) {
+        plugin_log(lines[i].level, "%s", lines[i].text);
     }
-    if (snap.link.just_connected) {
-        snap.link.just_connected = false;
-        send_load(true);
-        return;
+    if (dropped > 0) {
+        plugin_log(MOSQ_LOG_WARNING, "policy loader log lines dropped=%d", dropped);
     }
-    if (PQflush(snap.link.conn) < 0 || !PQconsumeInput(snap.link.conn) ||
-        PQstatus(snap.link.conn) != CONNECTION_OK) {
-        fail(snap.loading ? "policy load" : "connection");
-        return;
-    }
-    while ((note = PQnotifies(snap.link.conn)) != NULL) {
-        snap.reload_pending = true;
-        PQfreemem(note);
-    }
-    if (snap.loading) {
-        continue_load();
-    } else if (snap.reload_pending) {
-        send_load(false);
+    if (fresh != NULL) {
+        swap_in(fresh, "change");
     }
 }
 
 void snapshot_stop(void)
 {
-    clear_results();
-    dblink_close(&snap.link);
+    if (snap.thread_started) {
+        if (write(snap.wake[1], "x", 1) != 1) {
+            plugin_log(MOSQ_LOG_WARNING, "policy loader stop request failed: %s",
+                       strerror(errno));
+        }
+        pthread_join(snap.thread, NULL);
+    } else {
+        PQfinish(snap.start_conn);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (snap.wake[i] >= 0) {
+            close(snap.wake[i]);
+        }
+        snap.wake[i] = -1;
+    }
+    policy_free(snap.ready);
     policy_free(snap.policy);
-    memset(&snap, 0, sizeof(snap));
+    free(snap.conninfo);
+    snap.ready = NULL;
+    snap.policy = NULL;
+    snap.conninfo = NULL;
+    snap.start_conn = NULL;
+    snap.thread_started = false;
+    snap.n_lines = 0;
+    snap.dropped_lines = 0;
 }
