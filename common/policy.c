@@ -433,20 +433,22 @@ static char *expand_state(const char *pattern, const char *state)
     return out;
 }
 
+/*
+ * Fills list with the rows among `candidates` (indexes into p->acl, in table order)
+ * that reach role and state, their patterns expanded for the state. `scratch` has
+ * room for every candidate; the list gets an exact copy.
+ */
 static int fill_acl_list(struct iactn_acl_list *list, const struct iactn_policy *p,
-                         enum iactn_access access, int role, const char *state)
+                         const size_t *candidates, size_t n_candidates, int role,
+                         const char *state, struct iactn_acl_entry *scratch)
 {
-    struct iactn_acl_entry *shrunk;
+    size_t n = 0;
 
-    list->entries = calloc(p->n_acl + 1, sizeof(*list->entries));
-    if (list->entries == NULL) {
-        return -1;
-    }
-    for (size_t i = 0; i < p->n_acl; i++) {
-        const struct iactn_acl_rule *r = &p->acl[i];
-        struct iactn_acl_entry *e = &list->entries[list->n];
+    for (size_t i = 0; i < n_candidates; i++) {
+        const struct iactn_acl_rule *r = &p->acl[candidates[i]];
+        struct iactn_acl_entry *e = &scratch[n];
 
-        if (r->access != access || !acl_rule_reaches(r, role, state)) {
+        if (!acl_rule_reaches(r, role, state)) {
             continue;
         }
         e->pattern = expand_state(r->pattern, state);
@@ -454,18 +456,26 @@ static int fill_acl_list(struct iactn_acl_list *list, const struct iactn_policy 
             if (state[0] == '\0') {
                 continue; /* a {state} row never applies to a network principal */
             }
+            for (size_t j = 0; j < n; j++) {
+                free(scratch[j].pattern);
+            }
             return -1;
         }
         e->rule = r;
         e->literal_len = policy_literal_prefix(e->pattern);
         e->needs_expand = strchr(e->pattern, '{') != NULL;
-        list->n++;
+        n++;
     }
-    /* most lists hold a small part of the table: give back the rest */
-    shrunk = realloc(list->entries, (list->n + 1) * sizeof(*list->entries));
-    if (shrunk) {
-        list->entries = shrunk;
+    list->entries = malloc((n + 1) * sizeof(*list->entries));
+    if (list->entries == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            free(scratch[i].pattern);
+        }
+        return -1;
     }
+    memcpy(list->entries, scratch, n * sizeof(*list->entries));
+    memset(&list->entries[n], 0, sizeof(*list->entries));
+    list->n = n;
     return 0;
 }
 
@@ -482,10 +492,45 @@ static bool keep_sharing(const void *item, const void *arg)
     return strcmp(((const struct iactn_sharing_rule *)item)->origin, arg) == 0;
 }
 
+/*
+ * Sorts the rows of p->acl into one candidate list per access and role (a '*' row
+ * goes into every role's), keeping table order, so that each index list below scans
+ * only its own candidates. Returns the lists in `candidates` (2 * ROLE_COUNT of them,
+ * one allocation at candidates[0]) with their lengths in `counts`, or -1.
+ */
+static int bucket_acl_rows(const struct iactn_policy *p, size_t *candidates[],
+                           size_t counts[])
+{
+    size_t *storage = malloc((p->n_acl + 1) * 2 * ROLE_COUNT * sizeof(*storage));
+
+    if (storage == NULL) {
+        return -1;
+    }
+    for (int list = 0; list < 2 * ROLE_COUNT; list++) {
+        candidates[list] = storage + (size_t)list * (p->n_acl + 1);
+        counts[list] = 0;
+    }
+    for (size_t i = 0; i < p->n_acl; i++) {
+        const struct iactn_acl_rule *r = &p->acl[i];
+        int first = r->access == ACCESS_PUBLISH ? 0 : ROLE_COUNT;
+
+        for (int role = 0; role < ROLE_COUNT; role++) {
+            if (r->role == ROLE_ANY || (int)r->role == role) {
+                candidates[first + role][counts[first + role]++] = i;
+            }
+        }
+    }
+    return 0;
+}
+
 static int build_indexes(struct iactn_policy *p)
 {
     char codes[POLICY_STATE_SLOTS][3];
+    size_t *candidates[2 * ROLE_COUNT];
+    size_t counts[2 * ROLE_COUNT];
+    struct iactn_acl_entry *scratch;
     size_t slots;
+    int rc = 0;
 
     p->n_known = state_set_list(&p->known_states, codes, POLICY_STATE_SLOTS);
     for (size_t k = 0; k < p->n_known; k++) {
@@ -495,24 +540,25 @@ static int build_indexes(struct iactn_policy *p)
     slots = p->n_known + 1;
     p->acl_index = calloc(2 * ROLE_COUNT * slots, sizeof(*p->acl_index));
     p->rules_by_origin = calloc(slots, sizeof(*p->rules_by_origin));
-    if (p->acl_index == NULL || p->rules_by_origin == NULL) {
+    scratch = malloc((p->n_acl + 1) * sizeof(*scratch));
+    if (p->acl_index == NULL || p->rules_by_origin == NULL || scratch == NULL ||
+        bucket_acl_rows(p, candidates, counts) != 0) {
+        free(scratch);
         return -1;
     }
-    for (size_t k = 0; k < slots; k++) {
-        for (int list = 0; list < 2 * ROLE_COUNT; list++) {
-            enum iactn_access access = list < ROLE_COUNT ? ACCESS_PUBLISH : ACCESS_SUBSCRIBE;
-
-            if (fill_acl_list(&p->acl_index[list * slots + k], p, access, list % ROLE_COUNT,
-                              codes[k]) != 0) {
-                return -1;
-            }
+    for (size_t k = 0; k < slots && rc == 0; k++) {
+        for (int list = 0; list < 2 * ROLE_COUNT && rc == 0; list++) {
+            rc = fill_acl_list(&p->acl_index[list * slots + k], p, candidates[list],
+                               counts[list], list % ROLE_COUNT, codes[k], scratch);
         }
-        if (fill_list(&p->rules_by_origin[k], p->rules, p->n_rules, sizeof(*p->rules),
-                      keep_sharing, codes[k]) != 0) {
-            return -1;
+        if (rc == 0) {
+            rc = fill_list(&p->rules_by_origin[k], p->rules, p->n_rules, sizeof(*p->rules),
+                           keep_sharing, codes[k]);
         }
     }
-    return 0;
+    free(candidates[0]);
+    free(scratch);
+    return rc;
 }
 
 /* Returns the compact index of a state, or n_known for "" and unknown codes. */
