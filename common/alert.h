@@ -12,6 +12,12 @@
 
 #define ALERT_MAX_BYTES 65536
 
+/* Limits on every JSON number of a message, inside what PostgreSQL's jsonb stores:
+ * jansson reads 1e-20000 as 0, but the archive's payload::jsonb rejects it, so such
+ * an alert would be delivered and never archived. */
+#define ALERT_MAX_NUMBER_DIGITS 1000
+#define ALERT_MAX_NUMBER_EXPONENT 1000
+
 /* Why an alert was rejected. reason is a short stable code for logs and tests
  * (see alert.c for the list); field names the offending member as a JSON pointer,
  * or is empty; message is a sentence for people. */
@@ -23,7 +29,8 @@ struct iactn_alert_error {
 
 /* Parses payload as one JSON object of at most ALERT_MAX_BYTES bytes of valid UTF-8
  * with no duplicate member names. Returns a new reference owned by the caller, or
- * NULL with err filled (reasons: too_large, invalid_utf8, invalid_json, not_object). */
+ * NULL with err filled (reasons: too_large, invalid_utf8, invalid_json, not_object,
+ * number_out_of_range). */
 json_t *alert_parse(const void *payload, size_t len, struct iactn_alert_error *err);
 
 /* Checks a parsed alert against the alert schema and the rules that go with it.
