@@ -60,7 +60,9 @@ struct archive_item {
     int current;      /* pipeline scratch: the routing version was current */
     long inserted;    /* pipeline scratch: rows the statement inserted */
     long deliveries;  /* pipeline scratch: deliveries queued with the alert */
-    struct archive_item *next;
+    long retry_at_ms;    /* when a row the database failed is tried again */
+    long retry_delay_ms; /* the wait before that, doubled after each failure */
+    struct archive_item *next; /* in the queue, then in the writer's retry list */
 };
 
 struct archive {
@@ -77,6 +79,8 @@ struct archive {
     int in_outage;            /* nonzero from the first failure until a commit */
     unsigned outage_attempts; /* failed attempts in the current outage */
     time_t outage_start;
+    struct archive_item *retry; /* rows the database failed, each with its own delay */
+    time_t row_error_logged;    /* when a failed row was last logged at error level */
 
     pthread_mutex_t lock; /* guards the fields below */
     pthread_cond_t work;  /* rows are waiting, or closing is set */
@@ -734,12 +738,13 @@ static int read_pipeline(struct archive *archive, const struct statement *statem
             return rc;
         }
         if (PQresultStatus(result) == PGRES_FATAL_ERROR) {
-            /* An error after the last statement is the commit's own. */
+            /* An error after the last statement is the commit's own, for example
+             * from a deferred constraint; the rows then go one by one as well. */
             const char *sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
 
             if (rc == 0) {
                 database_quote_error(err, err_size, PQresultErrorMessage(result));
-                rc = next < count && is_permanent(sqlstate) ? BATCH_REJECTED : FAILED;
+                rc = is_permanent(sqlstate) ? BATCH_REJECTED : FAILED;
             }
         } else if (next < count && statement_succeeded(&statements[next], result)) {
             note_counts(&statements[next], result);
@@ -934,8 +939,72 @@ static size_t queued(struct archive *archive)
     return count;
 }
 
-/* Writes a batch until every item is final, or marks the rest ARCHIVE_STOPPED once
- * the stop flag is set while the database is unavailable. */
+/* Returns nonzero if the connection works and sits outside a transaction, so that a
+ * failed statement was the rows' fault rather than the database's. */
+static int connection_usable(const struct archive *archive)
+{
+    return archive->conn != NULL && PQstatus(archive->conn) == CONNECTION_OK &&
+           PQtransactionStatus(archive->conn) == PQTRANS_IDLE;
+}
+
+/*
+ * Runs each pending item in a transaction of its own, after the batch failed while
+ * the database stayed reachable. Items whose statement fails again stay pending, to
+ * be retried later without holding up the others. Returns 0, ROUTING_CHANGED, or
+ * FAILED if the connection broke meanwhile.
+ */
+static int try_rows(struct archive *archive, struct archive_item **items, size_t n,
+                    char *err, size_t err_size)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+
+        if (items[i]->outcome != PENDING) {
+            continue;
+        }
+        rc = run_single(archive, items[i], err, err_size);
+        if (rc == ROUTING_CHANGED) {
+            return rc;
+        }
+        if (rc == FAILED && !connection_usable(archive)) {
+            return FAILED;
+        }
+    }
+    return 0;
+}
+
+/* Logs the rows a reachable database failed: at error level at most every 10 s, at
+ * debug level in between, so that a failing schema does not log every alert. */
+static void note_failed_rows(struct archive *archive, struct archive_item **items,
+                             size_t n, const char *err)
+{
+    time_t now = time(NULL);
+    int level = now - archive->row_error_logged >= 10 ? LOG_LEVEL_ERROR : LOG_LEVEL_DEBUG;
+    char quoted_topic[300];
+
+    for (size_t i = 0; i < n; i++) {
+        if (items[i]->outcome != PENDING) {
+            continue;
+        }
+        log_msg(level,
+                "msg=\"database failed the row; retrying it later, and its message stays "
+                "unacknowledged\" connection=%s id=%s topic=%s error=%s",
+                archive->name, item_id(items[i]),
+                log_quote(quoted_topic, sizeof(quoted_topic), item_topic(items[i])), err);
+        if (level == LOG_LEVEL_ERROR) {
+            archive->row_error_logged = now;
+            level = LOG_LEVEL_DEBUG;
+        }
+    }
+}
+
+/*
+ * Writes a batch until every item is final, with two exceptions. While the database
+ * is unavailable it retries the whole batch with backoff, and marks the rest
+ * ARCHIVE_STOPPED once the stop flag is set. When the database is reachable but
+ * fails some rows with an error worth retrying, it commits the others and returns
+ * with those rows pending, for writer_main() to retry later.
+ */
 static void write_batch(struct archive *archive, struct archive_item **items, size_t n)
 {
     struct database_backoff backoff = {BACKOFF_FIRST_MS, BACKOFF_MAX_MS, 0};
@@ -946,6 +1015,13 @@ static void write_batch(struct archive *archive, struct archive_item **items, si
     qsort(items, n, sizeof(*items), compare_items);
     for (;;) {
         rc = try_batch(archive, items, n, err, sizeof(err));
+        if (rc == FAILED && connection_usable(archive)) {
+            rc = try_rows(archive, items, n, err, sizeof(err));
+            if (rc == 0 && count_pending(items, n) > 0) {
+                note_failed_rows(archive, items, n, err);
+                return;
+            }
+        }
         if (rc == 0) {
             note_recovery(archive);
             return;
@@ -970,9 +1046,98 @@ static void write_batch(struct archive *archive, struct archive_item **items, si
     }
 }
 
+static long monotonic_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Puts the items still pending into the retry list, each with its delay doubled. */
+static void schedule_retries(struct archive *archive, struct archive_item **items, size_t n)
+{
+    long now = monotonic_ms();
+
+    for (size_t i = 0; i < n; i++) {
+        struct archive_item *item = items[i];
+
+        if (item->outcome != PENDING) {
+            continue;
+        }
+        item->retry_delay_ms = item->retry_delay_ms == 0 ? BACKOFF_FIRST_MS
+                               : item->retry_delay_ms * 2 > BACKOFF_MAX_MS
+                                   ? BACKOFF_MAX_MS
+                                   : item->retry_delay_ms * 2;
+        item->retry_at_ms = now + item->retry_delay_ms;
+        item->next = archive->retry;
+        archive->retry = item;
+    }
+}
+
+/* Moves the retry items that are due (all of them once the stop flag is set) into
+ * `batch` after its first `n` items, up to BATCH_MAX. Returns the new count. */
+static size_t take_due_retries(struct archive *archive, struct archive_item **batch,
+                               size_t n)
+{
+    long now = monotonic_ms();
+    int stopping = atomic_load(archive->stop);
+    struct archive_item **link = &archive->retry;
+
+    while (*link != NULL && n < BATCH_MAX) {
+        struct archive_item *item = *link;
+
+        if (stopping || item->retry_at_ms <= now) {
+            *link = item->next;
+            if (stopping) {
+                item->outcome = ARCHIVE_STOPPED;
+            }
+            batch[n++] = item;
+        } else {
+            link = &item->next;
+        }
+    }
+    return n;
+}
+
+/* Returns how long the writer may wait for new rows before a retry is due, in ms:
+ * -1 without retries, at most 100 so that a stop request is seen. */
+static long retry_wait_ms(const struct archive *archive)
+{
+    long now = monotonic_ms();
+    long wait = -1;
+
+    for (const struct archive_item *item = archive->retry; item != NULL;
+         item = item->next) {
+        long due = item->retry_at_ms - now;
+
+        if (wait < 0 || due < wait) {
+            wait = due < 0 ? 0 : due;
+        }
+    }
+    return wait < 0 ? -1 : wait > 100 ? 100 : wait;
+}
+
 static size_t item_bytes(const struct archive_item *item)
 {
     return item->alert != NULL ? item->alert->payload_len : 256;
+}
+
+/* Waits on the work condition for at most `ms` milliseconds, or without limit when
+ * `ms` is negative. Called with the lock held. */
+static void wait_for_work(struct archive *archive, long ms)
+{
+    struct timespec until;
+
+    if (ms < 0) {
+        pthread_cond_wait(&archive->work, &archive->lock);
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&archive->work, &archive->lock, &until);
 }
 
 static void *writer_main(void *arg)
@@ -983,12 +1148,15 @@ static void *writer_main(void *arg)
     for (;;) {
         size_t n = 0;
         long bytes = 0;
+        long wait;
 
         pthread_mutex_lock(&archive->lock);
-        while (archive->head == NULL && !archive->closing) {
-            pthread_cond_wait(&archive->work, &archive->lock);
+        while (archive->head == NULL && (wait = retry_wait_ms(archive)) != 0 &&
+               !(archive->closing && archive->retry == NULL) &&
+               !(archive->retry != NULL && atomic_load(archive->stop))) {
+            wait_for_work(archive, wait);
         }
-        if (archive->head == NULL) {
+        if (archive->head == NULL && archive->retry == NULL) {
             pthread_mutex_unlock(&archive->lock);
             return NULL;
         }
@@ -1004,11 +1172,15 @@ static void *writer_main(void *arg)
         }
         pthread_mutex_unlock(&archive->lock);
 
-        write_batch(archive, batch, n);
+        n = take_due_retries(archive, batch, n);
+        if (count_pending(batch, n) > 0) {
+            write_batch(archive, batch, n);
+        }
+        schedule_retries(archive, batch, n);
 
         pthread_mutex_lock(&archive->lock);
         for (size_t i = 0; i < n; i++) {
-            batch[i]->done = 1;
+            batch[i]->done = batch[i]->outcome != PENDING;
         }
         pthread_cond_broadcast(&archive->done);
         pthread_mutex_unlock(&archive->lock);
