@@ -3,10 +3,7 @@ same time are committed in one transaction, and a row the database rejects costs
 itself. The other rows of its batch are archived, each exactly once, and every alert
 is acknowledged only once its outcome is final."""
 
-import threading
 import time
-
-import psycopg2
 
 import harness
 import webhook_receiver
@@ -42,23 +39,6 @@ class ArchiveBatchTest(harness.StackTestCase):
         cls.stack.bridge = cls.bridge.process
         cls.stack.wait_for_bridge()
 
-    def hold_alerts_table(self, seconds):
-        """Lock the alerts table against inserts for `seconds` from a thread, so that
-        every connection of the bridge is left holding an alert and the next batch
-        takes them all. Returns the thread."""
-        connection = psycopg2.connect(self.stack.conninfo)
-        cursor = connection.cursor()
-        cursor.execute("LOCK TABLE alerts IN SHARE MODE")
-
-        def release():
-            time.sleep(seconds)
-            connection.rollback()
-            connection.close()
-
-        thread = threading.Thread(target=release)
-        thread.start()
-        return thread
-
     def test_rejected_row_leaves_its_batch_archived(self):
         self.stack.query(REFUSE_MARKED)
         self.addCleanup(self.stack.query,
@@ -70,7 +50,7 @@ class ArchiveBatchTest(harness.StackTestCase):
         plain = [a["id"] for a in alerts if a["headline"]["en"] != MARK]
         offset = self.bridge.log_offset()
 
-        holder = self.hold_alerts_table(2)
+        holder = webhook_receiver.hold_table(self.stack, "alerts", 2)
         codes = webhook_receiver.publish_burst(self.stack, alerts)
         holder.join()
         self.assertEqual(set(codes), {harness.RC_SUCCESS})
@@ -93,7 +73,7 @@ class ArchiveBatchTest(harness.StackTestCase):
         alerts = [harness.make_alert() for _ in range(BURST)]
         ids = [a["id"] for a in alerts]
         offset = self.bridge.log_offset()
-        holder = self.hold_alerts_table(1)
+        holder = webhook_receiver.hold_table(self.stack, "alerts", 1)
         codes = webhook_receiver.publish_burst(self.stack, alerts + alerts[:20])
         holder.join()
         self.assertEqual(set(codes), {harness.RC_SUCCESS})

@@ -5,13 +5,8 @@ burst, acks mixed with alerts, and rows that the database rejects at insert or a
 commit. Each alert must be archived once, with the bytes that subscribers received."""
 
 import json
-import ssl
 import threading
 import time
-import unittest
-
-import paho.mqtt.client as mqtt
-import psycopg2
 
 import harness
 import webhook_receiver
@@ -40,49 +35,6 @@ TRICKY_TEXTS = [
 ]
 
 
-def connect_publisher(stack, principal, number):
-    """Connect an MQTT 5 client as `principal` that counts PUBACK codes by mid."""
-    codes = {}
-    done = threading.Condition()
-
-    def on_puback(mid, code):
-        with done:
-            codes[mid] = code
-            done.notify_all()
-
-    client = harness._PahoClient(client_id=f"{principal}-attack-{number}",
-                                 protocol=mqtt.MQTTv5, on_puback=on_puback)
-    context = ssl.create_default_context(cafile=stack.ca_file)
-    context.load_cert_chain(*stack.cert(principal))
-    client.tls_set_context(context)
-    client.max_inflight_messages_set(20)
-    client.max_queued_messages_set(0)
-    client.connect("127.0.0.1", stack.mqtt_port, keepalive=60)
-    client.loop_start()
-    client.codes = codes
-    client.codes_changed = done
-    return client
-
-
-_publisher_numbers = iter(range(1, 1000000))
-
-
-def publish_raw(stack, messages, principal="co-dni-liaison", timeout=60):
-    """Publish (topic, payload bytes) pairs at QoS 1 and return the PUBACK codes in
-    order, with None for each PUBACK that did not arrive within `timeout`."""
-    client = connect_publisher(stack, principal, next(_publisher_numbers))
-    try:
-        mids = [client.publish(topic, payload, qos=1).mid for topic, payload in messages]
-        deadline = time.monotonic() + timeout
-        with client.codes_changed:
-            while len(client.codes) < len(mids) and time.monotonic() < deadline:
-                client.codes_changed.wait(0.2)
-            return [client.codes.get(mid) for mid in mids]
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
 def encode(alert, ascii_only=True):
     return json.dumps(alert, ensure_ascii=ascii_only).encode()
 
@@ -98,23 +50,6 @@ def max_size_alert():
                                              // 6)
     alert["headline"]["en"] += "x" * (ALERT_MAX_BYTES - len(encode(alert)))
     return encode(alert)
-
-
-def hold_table(stack, table, seconds):
-    """Lock `table` against inserts for `seconds` from a thread, so that every bridge
-    connection is left holding a row and the next batch takes them all. Returns the
-    thread."""
-    connection = psycopg2.connect(stack.conninfo)
-    connection.cursor().execute(f"LOCK TABLE {table} IN SHARE MODE")
-
-    def release():
-        time.sleep(seconds)
-        connection.rollback()
-        connection.close()
-
-    thread = threading.Thread(target=release)
-    thread.start()
-    return thread
 
 
 class AttackStackTest(harness.StackTestCase):
@@ -181,8 +116,8 @@ class ArchiveValuesTest(AttackStackTest):
             if i % 2:
                 alert["area"] = {"description": text, "countries": ["CO"]}
             alerts.append(encode(alert, ascii_only=i % 3 == 0))
-        holder = hold_table(self.stack, "alerts", 2)
-        codes = publish_raw(self.stack, [(ALERT_TOPIC, payload) for payload in alerts])
+        holder = webhook_receiver.hold_table(self.stack, "alerts", 2)
+        codes = webhook_receiver.publish_raw(self.stack, [(ALERT_TOPIC, payload) for payload in alerts])
         holder.join()
         self.assertEqual(codes, [harness.RC_SUCCESS] * len(alerts))
 
@@ -202,8 +137,8 @@ class ArchiveValuesTest(AttackStackTest):
         red = [harness.make_alert(tlp="RED", distribution={"agencies": ["co-dni"]})
                for _ in range(6)]
         green = [harness.make_alert() for _ in range(6)]
-        holder = hold_table(self.stack, "alerts", 1.5)
-        codes = publish_raw(self.stack, [(ALERT_TOPIC, encode(a)) for a in red + green])
+        holder = webhook_receiver.hold_table(self.stack, "alerts", 1.5)
+        codes = webhook_receiver.publish_raw(self.stack, [(ALERT_TOPIC, encode(a)) for a in red + green])
         holder.join()
         self.assertEqual(codes, [harness.RC_SUCCESS] * 12)
         delivered = {json.loads(m.payload)["id"]: m.payload
@@ -224,8 +159,8 @@ class ArchiveValuesTest(AttackStackTest):
         payloads = [max_size_alert() for _ in range(3 * CONNECTIONS)]
         self.assertEqual({len(p) for p in payloads}, {ALERT_MAX_BYTES})
 
-        holder = hold_table(self.stack, "alerts", 2)
-        codes = publish_raw(self.stack, [(ALERT_TOPIC, p) for p in payloads])
+        holder = webhook_receiver.hold_table(self.stack, "alerts", 2)
+        codes = webhook_receiver.publish_raw(self.stack, [(ALERT_TOPIC, p) for p in payloads])
         holder.join()
         self.assertEqual(codes, [harness.RC_SUCCESS] * len(payloads))
         delivered = {json.loads(m.payload)["id"]: m.payload
@@ -244,8 +179,8 @@ class ArchiveValuesTest(AttackStackTest):
         repeated_id = json.loads(repeated)["id"]
         others = [encode(harness.make_alert()) for _ in range(30)]
         messages = [p for pair in zip([repeated] * 30, others) for p in pair]
-        holder = hold_table(self.stack, "alerts", 2)
-        codes = publish_raw(self.stack, [(ALERT_TOPIC, p) for p in messages])
+        holder = webhook_receiver.hold_table(self.stack, "alerts", 2)
+        codes = webhook_receiver.publish_raw(self.stack, [(ALERT_TOPIC, p) for p in messages])
         holder.join()
         self.assertEqual(codes, [harness.RC_SUCCESS] * len(messages))
 
@@ -266,7 +201,7 @@ class ArchiveValuesTest(AttackStackTest):
         """Acks (some repeated, with notes that need escaping) and new alerts that wait
         in one batch are each archived once."""
         targets = [harness.make_alert() for _ in range(10)]
-        codes = publish_raw(self.stack, [(ALERT_TOPIC, encode(a)) for a in targets])
+        codes = webhook_receiver.publish_raw(self.stack, [(ALERT_TOPIC, encode(a)) for a in targets])
         self.assertEqual(codes, [harness.RC_SUCCESS] * len(targets))
         self.assertEqual(self.wait_archived([a["id"] for a in targets]), len(targets))
 
@@ -280,9 +215,9 @@ class ArchiveValuesTest(AttackStackTest):
         results = {}
 
         def send(name, messages, principal):
-            results[name] = publish_raw(self.stack, messages, principal)
+            results[name] = webhook_receiver.publish_raw(self.stack, messages, principal)
 
-        holders = [hold_table(self.stack, "alerts", 2), hold_table(self.stack, "acks", 2)]
+        holders = [webhook_receiver.hold_table(self.stack, "alerts", 2), webhook_receiver.hold_table(self.stack, "acks", 2)]
         senders = [
             threading.Thread(target=send, args=("acks", acks + acks[:6], "mx-cni-liaison")),
             threading.Thread(target=send, args=(
@@ -317,7 +252,7 @@ class ArchiveValuesTest(AttackStackTest):
             alert = harness.make_alert(area={"geometry": {"type": "Point",
                                                           "coordinates": [1.5, 2.5]}})
             payload = encode(alert).replace(b"[1.5, 2.5]", b"[" + number + b", 2.5]")
-            codes = publish_raw(self.stack, [(ALERT_TOPIC, payload)])
+            codes = webhook_receiver.publish_raw(self.stack, [(ALERT_TOPIC, payload)])
             if codes != [harness.RC_SUCCESS]:
                 continue  # the broker rejected it, so no subscriber received it
             accepted.append(number.decode())
@@ -367,8 +302,8 @@ class RejectingTrigger:
         """Publish `count` alerts under a table lock, every `every`-th one marked.
         Returns the plain ids, the marked ids and the PUBACK codes."""
         alerts, plain, marked = self.marked_alerts(count, every)
-        holder = hold_table(self.stack, "alerts", 2)
-        codes = publish_raw(self.stack, [(ALERT_TOPIC, encode(a)) for a in alerts],
+        holder = webhook_receiver.hold_table(self.stack, "alerts", 2)
+        codes = webhook_receiver.publish_raw(self.stack, [(ALERT_TOPIC, encode(a)) for a in alerts],
                             timeout=seconds)
         holder.join()
         return plain, marked, codes
@@ -417,8 +352,7 @@ class RetriedRowTest(RejectingTrigger, AttackStackTest):
         self.add_trigger("P0001")
         offset = self.bridge.log_offset()
         alerts, plain, marked = self.marked_alerts(1, 1)
-        publisher = connect_publisher(self.stack, "co-dni-liaison",
-                                      next(_publisher_numbers))
+        publisher = webhook_receiver.connect_publisher(self.stack)
         self.addCleanup(publisher.loop_stop)
         self.addCleanup(publisher.disconnect)
         publisher.publish(ALERT_TOPIC, encode(alerts[0]), qos=1)
@@ -430,7 +364,7 @@ class RetriedRowTest(RejectingTrigger, AttackStackTest):
         self.assertEqual(self.bridge.log_count("database unavailable", offset), 0)
 
         later = [harness.make_alert() for _ in range(4 * CONNECTIONS)]
-        codes = publish_raw(self.stack, [(ALERT_TOPIC, encode(a)) for a in later],
+        codes = webhook_receiver.publish_raw(self.stack, [(ALERT_TOPIC, encode(a)) for a in later],
                             timeout=15)
         # Shared subscriptions hand some alerts to the blocked connection, so only the
         # others must get through.

@@ -24,6 +24,7 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
+import psycopg2
 
 import harness
 
@@ -240,23 +241,22 @@ class Bridge:
             return sum(1 for line in handle if text.encode() in line)
 
 
-_burst_numbers = itertools.count(1)
+_client_numbers = itertools.count(1)
 
 
-def publish_burst(stack, alerts, topic="iactn/alerts/CO/imminent-threat",
-                  principal="co-dni-liaison", timeout=120):
-    """Publish the alert dicts at QoS 1 as fast as the broker takes them (paho keeps as
-    many unacknowledged as the broker's receive maximum allows) and return the PUBACK
-    reason codes, one per alert in no particular order."""
-    codes = []
-    finished = threading.Event()
+def connect_publisher(stack, principal="co-dni-liaison"):
+    """Connect an MQTT 5 client as `principal` with up to 20 publishes in flight. Its
+    `codes` maps each mid to its PUBACK reason code, and `codes_changed` is notified
+    after each one."""
+    codes = {}
+    changed = threading.Condition()
 
-    def on_puback(_mid, code):
-        codes.append(code)
-        if len(codes) == len(alerts):
-            finished.set()
+    def on_puback(mid, code):
+        with changed:
+            codes[mid] = code
+            changed.notify_all()
 
-    client = harness._PahoClient(client_id=f"{principal}-burst-{next(_burst_numbers)}",
+    client = harness._PahoClient(client_id=f"{principal}-burst-{next(_client_numbers)}",
                                  protocol=mqtt.MQTTv5, on_puback=on_puback)
     context = ssl.create_default_context(cafile=stack.ca_file)
     context.load_cert_chain(*stack.cert(principal))
@@ -265,16 +265,56 @@ def publish_burst(stack, alerts, topic="iactn/alerts/CO/imminent-threat",
     client.max_queued_messages_set(0)
     client.connect("127.0.0.1", stack.mqtt_port, keepalive=60)
     client.loop_start()
+    client.codes = codes
+    client.codes_changed = changed
+    return client
+
+
+def publish_raw(stack, messages, principal="co-dni-liaison", timeout=60):
+    """Publish (topic, payload bytes) pairs at QoS 1 as fast as the broker takes them
+    and return the PUBACK reason codes in order, with None for each PUBACK that did
+    not arrive within `timeout`."""
+    client = connect_publisher(stack, principal)
     try:
-        for alert in alerts:
-            client.publish(topic, json.dumps(alert), qos=1)
-        if not finished.wait(timeout):
-            raise harness.HarnessError(f"burst: {len(codes)} of {len(alerts)} PUBACKs "
-                                       f"within {timeout} s")
+        mids = [client.publish(topic, payload, qos=1).mid for topic, payload in messages]
+        deadline = time.monotonic() + timeout
+        with client.codes_changed:
+            while len(client.codes) < len(mids) and time.monotonic() < deadline:
+                client.codes_changed.wait(0.2)
+            return [client.codes.get(mid) for mid in mids]
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def publish_burst(stack, alerts, topic="iactn/alerts/CO/imminent-threat",
+                  principal="co-dni-liaison", timeout=120):
+    """Publish the alert dicts at QoS 1 as fast as the broker takes them (paho keeps as
+    many unacknowledged as the broker's receive maximum allows) and return the PUBACK
+    reason codes, one per alert."""
+    codes = publish_raw(stack, [(topic, json.dumps(alert)) for alert in alerts],
+                        principal, timeout)
+    if None in codes:
+        raise harness.HarnessError(f"burst: {len(codes) - codes.count(None)} of "
+                                   f"{len(alerts)} PUBACKs within {timeout} s")
     return codes
+
+
+def hold_table(stack, table, seconds):
+    """Lock `table` against inserts for `seconds` from a thread, so that every bridge
+    connection is left holding a row and the next batch takes them all. Returns the
+    thread."""
+    connection = psycopg2.connect(stack.conninfo)
+    connection.cursor().execute(f"LOCK TABLE {table} IN SHARE MODE")
+
+    def release():
+        time.sleep(seconds)
+        connection.rollback()
+        connection.close()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
 
 
 def add_endpoint(stack, agency, url, secret, topic_filter=None):
