@@ -346,7 +346,7 @@ class RetriedRowTest(RejectingTrigger, AttackStackTest):
 
     def test_retried_row_blocks_only_itself(self):
         """An alert that the database keeps failing with an error the bridge retries
-        (P0001, a plain RAISE EXCEPTION) holds up only its own connection: later
+        (P0001, a plain RAISE EXCEPTION) holds up only its own connection. Later
         alerts, handed to the bridge's other connections, are archived while the
         writer retries that row on its own."""
         self.add_trigger("P0001")
