@@ -216,7 +216,7 @@ class PolicyLoaderAttackTest(harness.StackTestCase):
     # bursts, killed backends, failing loads -----------------------------------------
 
     def test_burst_of_changes_applied(self):
-        """After a burst of 199 committed topic rights, the policy in force holds all of
+        """After a burst of 199 committed topic rights, the policy in force contains all of
         them, in fewer loads than changes, and a sharing rule change made next stops
         deliveries to the state it removes.
 
