@@ -11,8 +11,10 @@
  *
  * On any failure the last good policy stays in force and the thread reconnects with
  * backoff. After every reconnect it reloads, because notifications sent while the
- * connection was down are lost. The thread never calls into mosquitto: its log lines
- * are queued and written by the main thread at the tick.
+ * connection was down are lost. A notification that arrives during a load is queued
+ * by libpq and starts another load, since the load's snapshot may predate the change.
+ * The thread never calls into mosquitto: its log lines are queued and written by the
+ * main thread at the tick. snapshot_stop() cancels a load that waits on a lock.
  */
 #include "plugin.h"
 #include "dblink.h"
@@ -48,6 +50,7 @@ static struct {
 
     pthread_mutex_t lock; /* guards the fields below */
     struct iactn_policy *ready; /* built by the thread, not yet in force */
+    PGcancel *cancel;           /* cancels the loader connection's query, or NULL */
     struct log_line lines[MAX_QUEUED_LINES];
     int n_lines;
     int dropped_lines;
@@ -119,10 +122,34 @@ static void format_failure(char *out, size_t size, const char *what, const char 
 /* The loader thread's view of the connection. */
 struct loader {
     PGconn *conn;
-    bool outage; /* from a failure until the next successful connect */
+    bool outage; /* from a failure until the next successful load */
     bool have_policy;
     int backoff_s;
 };
+
+/* Sets the handle snapshot_stop() cancels a running query with (NULL to clear it). */
+static void set_cancel(PGconn *conn)
+{
+    PGcancel *fresh = conn != NULL ? PQgetCancel(conn) : NULL;
+    PGcancel *old;
+
+    pthread_mutex_lock(&snap.lock);
+    old = snap.cancel;
+    snap.cancel = fresh;
+    pthread_mutex_unlock(&snap.lock);
+    PQfreeCancel(old);
+}
+
+/* Opens a connection to conninfo with a 10 s connection timeout unless conninfo sets
+ * one, so that a server that accepts the connection but never replies cannot block
+ * the thread for good. */
+static PGconn *open_connection(const char *conninfo)
+{
+    static const char *const keywords[] = {"connect_timeout", "dbname", NULL};
+    const char *values[] = {"10", conninfo, NULL};
+
+    return PQconnectdbParams(keywords, values, 1);
+}
 
 /* Logs the first failure of an outage, drops the connection and waits out the
  * backoff. Returns true if a stop was requested meanwhile. */
@@ -136,6 +163,7 @@ static bool fail_and_wait(struct loader *loader, const char *what, const char *e
         queue_line(MOSQ_LOG_ERR, "%s", line);
         loader->outage = true;
     }
+    set_cancel(NULL);
     PQfinish(loader->conn);
     loader->conn = NULL;
     if (poll(&wake, 1, loader->backoff_s * 1000) > 0) {
@@ -152,13 +180,16 @@ static bool connect_and_listen(struct loader *loader)
     PGresult *result;
     bool ok;
 
-    loader->conn = PQconnectdb(snap.conninfo);
+    loader->conn = open_connection(snap.conninfo);
     if (PQstatus(loader->conn) != CONNECTION_OK) {
         return false;
     }
     result = PQexec(loader->conn, listen_sql);
     ok = PQresultStatus(result) == PGRES_COMMAND_OK;
     PQclear(result);
+    if (ok) {
+        set_cancel(loader->conn);
+    }
     return ok;
 }
 
@@ -174,17 +205,32 @@ static void publish(struct iactn_policy *fresh)
     policy_free(unused);
 }
 
+/* Takes the notifications libpq has queued. Returns true if there was any. */
+static bool take_notifications(PGconn *conn)
+{
+    PGnotify *note;
+    bool changed = false;
+
+    while ((note = PQnotifies(conn)) != NULL) {
+        changed = true;
+        PQfreemem(note);
+    }
+    return changed;
+}
+
 /* Waits for a notification or a stop request. Returns 1 for a notification, 0 for
- * nothing new, -1 for a stop request, or -2 if the connection failed. */
+ * nothing new, -1 for a stop request, or -2 if the connection failed. Notifications
+ * that libpq read during the last load count without waiting. */
 static int wait_for_change(PGconn *conn)
 {
     struct pollfd fds[2] = {
         {.fd = PQsocket(conn), .events = POLLIN},
         {.fd = snap.wake[0], .events = POLLIN},
     };
-    PGnotify *note;
-    int changed = 0;
 
+    if (take_notifications(conn)) {
+        return 1;
+    }
     if (poll(fds, 2, -1) < 0) {
         return errno == EINTR ? 0 : -2;
     }
@@ -194,11 +240,7 @@ static int wait_for_change(PGconn *conn)
     if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
         return -2;
     }
-    while ((note = PQnotifies(conn)) != NULL) {
-        changed = 1;
-        PQfreemem(note);
-    }
-    return changed;
+    return take_notifications(conn) ? 1 : 0;
 }
 
 static void *loader_main(void *arg)
@@ -209,7 +251,8 @@ static void *loader_main(void *arg)
         .have_policy = !snap.start_failed,
         .backoff_s = BACKOFF_MIN_S,
     };
-    /* The start's connection listened before its load, so nothing was missed. */
+    /* The start's connection listened before its load. A change committed during
+     * that load left a notification in libpq's queue, and wait_for_change() takes it. */
     bool need_load = loader.conn == NULL;
     struct iactn_policy *fresh;
     char err[256];
@@ -224,17 +267,14 @@ static void *loader_main(void *arg)
                 }
                 continue;
             }
-            if (loader.outage) {
-                queue_line(MOSQ_LOG_NOTICE, "database link=policy restored");
-            }
-            loader.outage = false;
-            loader.backoff_s = BACKOFF_MIN_S;
             need_load = true;
         }
         if (need_load) {
             fresh = policy_load(loader.conn, err, sizeof(err));
             if (fresh == NULL) {
-                queue_line(MOSQ_LOG_ERR, "policy load failed: %s", err);
+                if (!loader.outage) {
+                    queue_line(MOSQ_LOG_ERR, "policy load failed: %s", err);
+                }
                 if (fail_and_wait(&loader, "policy load", err)) {
                     break;
                 }
@@ -243,6 +283,13 @@ static void *loader_main(void *arg)
             publish(fresh);
             loader.have_policy = true;
             need_load = false;
+            /* Only a load ends an outage: a connection whose loads keep failing must
+             * not reset the backoff or log "restored" each time. */
+            if (loader.outage) {
+                queue_line(MOSQ_LOG_NOTICE, "database link=policy restored");
+            }
+            loader.outage = false;
+            loader.backoff_s = BACKOFF_MIN_S;
         }
         waited = wait_for_change(loader.conn);
         if (waited == -1) {
@@ -254,6 +301,7 @@ static void *loader_main(void *arg)
         }
         need_load = need_load || waited == 1;
     }
+    set_cancel(NULL);
     PQfinish(loader.conn);
     return NULL;
 }
@@ -272,7 +320,7 @@ int snapshot_start(const char *conninfo)
         plugin_log(MOSQ_LOG_ERR, "policy loader cannot start: out of resources");
         return -1;
     }
-    conn = PQconnectdb(conninfo);
+    conn = open_connection(conninfo);
     if (PQstatus(conn) == CONNECTION_OK) {
         /* LISTEN first, so that a change committed during the load is not missed */
         result = PQexec(conn, listen_sql);
@@ -297,6 +345,7 @@ int snapshot_start(const char *conninfo)
     }
     snap.start_conn = conn;
     snap.start_failed = fresh == NULL;
+    set_cancel(conn);
 
     rc = pthread_create(&snap.thread, NULL, loader_main, NULL);
     if (rc != 0) {
@@ -339,13 +388,22 @@ void snapshot_tick(void)
 
 void snapshot_stop(void)
 {
+    char err[256];
+
     if (snap.thread_started) {
         if (write(snap.wake[1], "x", 1) != 1) {
             plugin_log(MOSQ_LOG_WARNING, "policy loader stop request failed: %s",
                        strerror(errno));
         }
+        /* A load blocked on a lock would never look at the pipe. */
+        pthread_mutex_lock(&snap.lock);
+        if (snap.cancel != NULL && !PQcancel(snap.cancel, err, sizeof(err))) {
+            plugin_log(MOSQ_LOG_WARNING, "policy load cancel failed: %s", err);
+        }
+        pthread_mutex_unlock(&snap.lock);
         pthread_join(snap.thread, NULL);
     } else {
+        set_cancel(NULL);
         PQfinish(snap.start_conn);
     }
     for (int i = 0; i < 2; i++) {
