@@ -12,38 +12,15 @@ CONNECTIONS = 8
 BURST = 200
 MARK = "refused-by-the-archive"
 
-# A rule an operator might add: the database refuses some alerts with a data error
-# (SQLSTATE 22023), which the bridge treats as final for that row.
-REFUSE_MARKED = f"""
-CREATE FUNCTION test_refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.raw_payload LIKE '%{MARK}%' THEN
-        RAISE EXCEPTION 'marked alert refused' USING ERRCODE = '22023';
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER test_refuse_marked BEFORE INSERT ON alerts
-    FOR EACH ROW EXECUTE FUNCTION test_refuse_marked();
-"""
 
+class ArchiveBatchTest(webhook_receiver.BridgeTestCase):
 
-class ArchiveBatchTest(harness.StackTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = harness.Stack()
-        cls.addClassCleanup(cls.stack.close)
-        cls.stack.start()
-        cls.bridge = webhook_receiver.Bridge(cls.stack, connections=CONNECTIONS)
-        cls.addClassCleanup(cls.bridge.stop)
-        cls.stack.bridge = cls.bridge.process
-        cls.stack.wait_for_bridge()
+    bridge_settings = {"connections": CONNECTIONS}
 
     def test_rejected_row_leaves_its_batch_archived(self):
-        self.stack.query(REFUSE_MARKED)
-        self.addCleanup(self.stack.query,
-                        "DROP TRIGGER test_refuse_marked ON alerts; "
-                        "DROP FUNCTION test_refuse_marked()")
+        # The database rejects the marked alerts with a data error (SQLSTATE 22023),
+        # which the bridge treats as final for that row.
+        webhook_receiver.add_rejecting_trigger(self, MARK, "22023")
         alerts = [harness.make_alert(headline={"en": MARK if i % 5 == 0 else "Batch"})
                   for i in range(BURST)]
         marked = [a["id"] for a in alerts if a["headline"]["en"] == MARK]

@@ -52,18 +52,10 @@ def max_size_alert():
     return encode(alert)
 
 
-class AttackStackTest(harness.StackTestCase):
+class AttackStackTest(webhook_receiver.BridgeTestCase):
     """A stack with a bridge of several connections."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = harness.Stack()
-        cls.addClassCleanup(cls.stack.close)
-        cls.stack.start()
-        cls.bridge = webhook_receiver.Bridge(cls.stack, connections=CONNECTIONS)
-        cls.addClassCleanup(cls.bridge.stop)
-        cls.stack.bridge = cls.bridge.process
-        cls.stack.wait_for_bridge()
+    bridge_settings = {"connections": CONNECTIONS}
 
     def archived_count(self, ids):
         return self.stack.query("SELECT count(*) FROM alerts WHERE id = ANY(%s::uuid[])",
@@ -270,24 +262,7 @@ class RejectingTrigger:
     MARK = "rejected-by-a-trigger"
 
     def add_trigger(self, errcode, deferred=False):
-        """Create a trigger on alerts that raises SQLSTATE `errcode` for marked rows,
-        on insert or, when `deferred`, at commit."""
-        timing = ("CONSTRAINT TRIGGER test_reject_marked AFTER INSERT ON alerts "
-                  "DEFERRABLE INITIALLY DEFERRED" if deferred else
-                  "TRIGGER test_reject_marked BEFORE INSERT ON alerts")
-        self.stack.query(f"""
-            CREATE FUNCTION test_reject_marked() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.raw_payload LIKE '%{self.MARK}%' THEN
-                    RAISE EXCEPTION 'marked alert rejected' USING ERRCODE = '{errcode}';
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE {timing}
-                FOR EACH ROW EXECUTE FUNCTION test_reject_marked();
-            """)
-        self.addCleanup(self.stack.query, "DROP TRIGGER test_reject_marked ON alerts; "
-                                          "DROP FUNCTION test_reject_marked()")
+        webhook_receiver.add_rejecting_trigger(self, self.MARK, errcode, deferred)
 
     def marked_alerts(self, count, every):
         """Return `count` alerts, every `every`-th one marked, and the ids of the plain

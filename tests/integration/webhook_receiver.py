@@ -241,6 +241,45 @@ class Bridge:
             return sum(1 for line in handle if text.encode() in line)
 
 
+class BridgeTestCase(harness.StackTestCase):
+    """A test class with its own stack and one iactn-bridge, started with the keyword
+    settings in `bridge_settings`."""
+
+    bridge_settings = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = harness.Stack()
+        cls.addClassCleanup(cls.stack.close)
+        cls.stack.start()
+        cls.bridge = Bridge(cls.stack, **cls.bridge_settings)
+        cls.addClassCleanup(cls.bridge.stop)
+        cls.stack.bridge = cls.bridge.process
+        cls.stack.wait_for_bridge()
+
+
+def add_rejecting_trigger(test, mark, errcode, deferred=False):
+    """Create, for the length of `test`, a trigger on alerts that raises SQLSTATE
+    `errcode` for every row whose raw payload contains `mark`: on insert or, when
+    `deferred`, at commit. It stands for a rule an operator might add."""
+    timing = ("CONSTRAINT TRIGGER test_reject_marked AFTER INSERT ON alerts "
+              "DEFERRABLE INITIALLY DEFERRED" if deferred else
+              "TRIGGER test_reject_marked BEFORE INSERT ON alerts")
+    test.stack.query(f"""
+        CREATE FUNCTION test_reject_marked() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.raw_payload LIKE '%{mark}%' THEN
+                RAISE EXCEPTION 'marked alert rejected' USING ERRCODE = '{errcode}';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE {timing}
+            FOR EACH ROW EXECUTE FUNCTION test_reject_marked();
+        """)
+    test.addCleanup(test.stack.query, "DROP TRIGGER test_reject_marked ON alerts; "
+                                      "DROP FUNCTION test_reject_marked()")
+
+
 _client_numbers = itertools.count(1)
 
 
