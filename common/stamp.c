@@ -48,24 +48,33 @@ static json_t *sender_json(const struct iactn_principal *p)
     return sender;
 }
 
+/* Builds {"iactn":{...}} with the recipients (when given) first, the sender and the
+ * time received. jansson keeps insertion order, so the recipients come right after the
+ * prefix that stamp_permits() reads. Returns NULL if memory runs out. */
+static json_t *stamp_object(const struct iactn_principal *sender,
+                            const struct iactn_recipients *recipients,
+                            const struct timespec *received)
+{
+    char when[32];
+
+    stamp_format_time(received, when, sizeof(when));
+    if (recipients) {
+        return json_pack("{s:{s:o,s:o,s:s}}", "iactn", "recipients",
+                         recipients_json(recipients), "sender", sender_json(sender),
+                         "received", when);
+    }
+    return json_pack("{s:{s:o,s:s}}", "iactn", "sender", sender_json(sender), "received",
+                     when);
+}
+
 /* Builds the stamp object alone: {"iactn":{...}} as compact text owned by the caller. */
 static char *stamp_text(const struct iactn_principal *sender,
                         const struct iactn_recipients *recipients,
                         const struct timespec *received)
 {
-    char when[32];
-    json_t *stamp;
+    json_t *stamp = stamp_object(sender, recipients, received);
     char *text;
 
-    stamp_format_time(received, when, sizeof(when));
-    if (recipients) {
-        stamp = json_pack("{s:{s:o,s:o,s:s}}", "iactn", "recipients",
-                          recipients_json(recipients), "sender", sender_json(sender),
-                          "received", when);
-    } else {
-        stamp = json_pack("{s:{s:o,s:s}}", "iactn", "sender", sender_json(sender), "received",
-                          when);
-    }
     text = stamp ? json_dumps(stamp, JSON_COMPACT) : NULL;
     json_decref(stamp);
     return text;
@@ -105,23 +114,12 @@ void *stamp_write(json_t *alert, const struct iactn_principal *sender,
                   const struct iactn_recipients *recipients, const struct timespec *received,
                   void *(*alloc)(size_t), size_t *len)
 {
-    char when[32];
-    json_t *out = NULL;
+    json_t *out = stamp_object(sender, recipients, received);
     const char *key;
     json_t *value;
     char *text = NULL;
     void *buffer = NULL;
 
-    stamp_format_time(received, when, sizeof(when));
-    /* jansson keeps insertion order, which puts recipients right after the prefix */
-    if (recipients) {
-        out = json_pack("{s:{s:o,s:o,s:s}}", "iactn", "recipients",
-                        recipients_json(recipients), "sender", sender_json(sender),
-                        "received", when);
-    } else {
-        out = json_pack("{s:{s:o,s:s}}", "iactn", "sender", sender_json(sender), "received",
-                        when);
-    }
     if (out == NULL) {
         goto out;
     }
