@@ -5,7 +5,7 @@
  * storm took and the per-connection latency from TCP connect to CONNACK.
  *
  * Each connection is driven with poll() and libmosquitto's loop_read, loop_write and
- * loop_misc rather than mosquitto_loop(), which waits with select(). Every client holds
+ * loop_misc rather than mosquitto_loop(), which waits with select(). Every client uses
  * three descriptors (its socket and an internal socket pair), so after about 340
  * clients the descriptors pass FD_SETSIZE (1024) and select() fails at once.
  */

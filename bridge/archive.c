@@ -10,8 +10,9 @@
  *
  * Outcomes stay per row. A row the database rejects (bad data) aborts the whole
  * transaction, so the batch is then written again one row per transaction, to tell
- * the rejected row from the others. Rows are sorted by key, so two bridges that hold
- * the same redelivered rows lock them in the same order and cannot deadlock.
+ * the rejected row from the others. Rows are sorted by key, so that two bridges with
+ * the same redelivered rows in their batches take the row locks in the same order. A
+ * deadlock that happens anyway fails the batch, and its rows are retried one by one.
  */
 #include "archive.h"
 
@@ -1065,10 +1066,13 @@ static void schedule_retries(struct archive *archive, struct archive_item **item
         if (item->outcome != PENDING) {
             continue;
         }
-        item->retry_delay_ms = item->retry_delay_ms == 0 ? BACKOFF_FIRST_MS
-                               : item->retry_delay_ms * 2 > BACKOFF_MAX_MS
-                                   ? BACKOFF_MAX_MS
-                                   : item->retry_delay_ms * 2;
+        if (item->retry_delay_ms == 0) {
+            item->retry_delay_ms = BACKOFF_FIRST_MS;
+        } else if (item->retry_delay_ms * 2 > BACKOFF_MAX_MS) {
+            item->retry_delay_ms = BACKOFF_MAX_MS;
+        } else {
+            item->retry_delay_ms *= 2;
+        }
         item->retry_at_ms = now + item->retry_delay_ms;
         item->next = archive->retry;
         archive->retry = item;
@@ -1115,7 +1119,10 @@ static long retry_wait_ms(const struct archive *archive)
             wait = due < 0 ? 0 : due;
         }
     }
-    return wait < 0 ? -1 : wait > 100 ? 100 : wait;
+    if (wait > 100) {
+        wait = 100;
+    }
+    return wait;
 }
 
 static size_t item_bytes(const struct archive_item *item)

@@ -889,9 +889,9 @@ class Stack:
     # Bridge -------------------------------------------------------------------------
 
     def start_bridge(self, client_id="iactn-bridge-1", log_level="debug", connections=None):
-        """Start iactn-bridge with the archiver certificate, and the configuration's
-        default number of MQTT connections unless `connections` is given; returns once
-        it runs (its subscription may take a moment longer)."""
+        """Start iactn-bridge with the archiver certificate. It opens the
+        configuration's default number of MQTT connections unless `connections` is
+        given. Returns once it runs; its subscription may take a moment longer."""
         cert, key = self.cert("iactn-bridge")
         substitutions = {
             "@DB_CONNINFO@": self.conninfo,

@@ -96,20 +96,20 @@ class CrashTest(harness.StackTestCase):
         self.assertGreater(self.bridge.log_count("database available again", offset), 0)
 
     def test_sigkill_while_database_down_loses_nothing(self):
-        # With the database down, each connection's callback holds an alert while the
-        # archive's writer retries; the writer's log counts them as waiting. A PUBACK
-        # sent before the callback would let the kill lose those.
+        # With the database down, each connection's callback keeps an alert while the
+        # archive's writer retries, and the writer's log counts them as waiting. A
+        # PUBACK sent before the callback returns would let the kill lose those.
         offset = self.bridge.log_offset()
         self.stack.stop_postgres()
         ids, thread = self.start_burst(200)
         thread.join(60)
-        held = f"waiting={self.bridge.connections} "
+        waiting_all = f"waiting={self.bridge.connections} "
         deadline = time.monotonic() + 15
-        while (self.bridge.log_count(held, offset) == 0
+        while (self.bridge.log_count(waiting_all, offset) == 0
                and time.monotonic() < deadline):
             time.sleep(0.1)
         self.assertEqual(self.bridge.log_count("database unavailable", offset), 1)
-        self.assertGreater(self.bridge.log_count(held, offset), 0)
+        self.assertGreater(self.bridge.log_count(waiting_all, offset), 0)
         self.bridge.kill()
         self.stack.start_postgres()
         self.bridge.start()
