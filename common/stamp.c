@@ -1,4 +1,5 @@
 #include "stamp.h"
+#include "alert.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,66 +19,153 @@ void stamp_format_time(const struct timespec *t, char *out, size_t out_size)
     snprintf(out, out_size, "%s.%03ldZ", base, t->tv_nsec / 1000000);
 }
 
-static json_t *recipients_json(const struct iactn_recipients *r)
+/* The stamp is written by hand into one buffer sized in advance: building it with
+ * jansson cost more than every other part of the message event except the parse. */
+struct stamp_text {
+    char *p;
+    size_t len;
+};
+
+/* Bytes a string can take once quoted: each byte may become a six-byte \u escape. */
+static size_t quoted_max(const char *s)
+{
+    return 6 * strlen(s) + 3;
+}
+
+static void put(struct stamp_text *t, const char *s, size_t n)
+{
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+}
+
+#define PUT_LITERAL(t, lit) put((t), (lit), sizeof(lit) - 1)
+
+/* Writes s as a JSON string. Returns false when s is not valid UTF-8. */
+static bool put_quoted(struct stamp_text *t, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(s);
+
+    if (!alert_is_utf8((const unsigned char *)s, n)) {
+        return false;
+    }
+    t->p[t->len++] = '"';
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            t->p[t->len++] = '\\';
+            t->p[t->len++] = (char)*c;
+        } else if (*c < 0x20) {
+            put(t, "\\u00", 4);
+            t->p[t->len++] = hex[*c >> 4];
+            t->p[t->len++] = hex[*c & 0xF];
+        } else {
+            t->p[t->len++] = (char)*c;
+        }
+    }
+    t->p[t->len++] = '"';
+    return true;
+}
+
+/* Writes the stamp: {"iactn":{"recipients":{"states":[...],"agencies":[...]},
+ * "sender":{"principal":..,"role":..,"state":..,"agency":..},"received":".."}
+ * without its final closing brace, so that members can follow. The recipients (when
+ * given) come first, right after the prefix that stamp_permits() reads. Returns a
+ * malloc'd buffer, or NULL when memory runs out or a name is not valid UTF-8. */
+static char *stamp_open(const struct iactn_principal *sender,
+                        const struct iactn_recipients *recipients,
+                        const struct timespec *received, size_t *len)
 {
     char codes[POLICY_STATE_SLOTS][3];
-    size_t n = state_set_list(&r->states, codes, POLICY_STATE_SLOTS);
-    json_t *states = json_array();
-    json_t *agencies = json_array();
-
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(states, json_string(codes[i]));
-    }
-    for (size_t i = 0; i < r->n_agencies; i++) {
-        json_array_append_new(agencies, json_string(r->agencies[i]));
-    }
-    return json_pack("{s:o,s:o}", "states", states, "agencies", agencies);
-}
-
-static json_t *sender_json(const struct iactn_principal *p)
-{
-    json_t *sender = json_pack("{s:s,s:s}", "principal", p->id, "role",
-                               policy_role_name(p->role));
-
-    if (sender && p->state[0]) {
-        json_object_set_new(sender, "state", json_string(p->state));
-    }
-    if (sender && p->agency) {
-        json_object_set_new(sender, "agency", json_string(p->agency));
-    }
-    return sender;
-}
-
-/* Builds {"iactn":{...}} with the recipients (when given) first, the sender and the
- * time received. jansson keeps insertion order, so the recipients come right after the
- * prefix that stamp_permits() reads. Returns NULL if memory runs out. */
-static json_t *stamp_object(const struct iactn_principal *sender,
-                            const struct iactn_recipients *recipients,
-                            const struct timespec *received)
-{
+    const char *role = policy_role_name(sender->role);
+    size_t n_states = 0, size = 256;
+    struct stamp_text t = {NULL, 0};
     char when[32];
+    bool ok = true;
 
     stamp_format_time(received, when, sizeof(when));
+    size += quoted_max(sender->id) + quoted_max(role) + quoted_max(sender->state) +
+            (sender->agency ? quoted_max(sender->agency) : 0) + strlen(when);
     if (recipients) {
-        return json_pack("{s:{s:o,s:o,s:s}}", "iactn", "recipients",
-                         recipients_json(recipients), "sender", sender_json(sender),
-                         "received", when);
+        n_states = state_set_list(&recipients->states, codes, POLICY_STATE_SLOTS);
+        size += 5 * n_states;
+        for (size_t i = 0; i < recipients->n_agencies; i++) {
+            size += quoted_max(recipients->agencies[i]) + 1;
+        }
     }
-    return json_pack("{s:{s:o,s:s}}", "iactn", "sender", sender_json(sender), "received",
-                     when);
+    t.p = malloc(size);
+    if (t.p == NULL) {
+        return NULL;
+    }
+    if (recipients) {
+        put(&t, stamp_prefix, sizeof(stamp_prefix) - 1);
+        for (size_t i = 0; i < n_states; i++) {
+            if (i > 0) {
+                t.p[t.len++] = ',';
+            }
+            ok = ok && put_quoted(&t, codes[i]);
+        }
+        PUT_LITERAL(&t, "],\"agencies\":[");
+        for (size_t i = 0; i < recipients->n_agencies; i++) {
+            if (i > 0) {
+                t.p[t.len++] = ',';
+            }
+            ok = ok && put_quoted(&t, recipients->agencies[i]);
+        }
+        PUT_LITERAL(&t, "]},\"sender\":{\"principal\":");
+    } else {
+        PUT_LITERAL(&t, "{\"iactn\":{\"sender\":{\"principal\":");
+    }
+    ok = ok && put_quoted(&t, sender->id);
+    PUT_LITERAL(&t, ",\"role\":");
+    ok = ok && put_quoted(&t, role);
+    if (sender->state[0]) {
+        PUT_LITERAL(&t, ",\"state\":");
+        ok = ok && put_quoted(&t, sender->state);
+    }
+    if (sender->agency) {
+        PUT_LITERAL(&t, ",\"agency\":");
+        ok = ok && put_quoted(&t, sender->agency);
+    }
+    PUT_LITERAL(&t, "},\"received\":");
+    ok = ok && put_quoted(&t, when);
+    t.p[t.len++] = '}';
+    if (!ok) {
+        free(t.p);
+        return NULL;
+    }
+    *len = t.len;
+    return t.p;
 }
 
-/* Builds the stamp object alone: {"iactn":{...}} as compact text owned by the caller. */
-static char *stamp_text(const struct iactn_principal *sender,
-                        const struct iactn_recipients *recipients,
-                        const struct timespec *received)
+/* Joins the open stamp and the members of the JSON object text (what follows its
+ * opening brace) into one buffer from alloc. */
+static void *stamp_join(const char *stamp, size_t stamp_len, const void *object,
+                        size_t object_len, void *(*alloc)(size_t), size_t *len)
 {
-    json_t *stamp = stamp_object(sender, recipients, received);
-    char *text;
+    const char *brace = memchr(object, '{', object_len);
+    const char *rest, *end = (const char *)object + object_len;
+    bool empty;
+    char *buffer;
 
-    text = stamp ? json_dumps(stamp, JSON_COMPACT) : NULL;
-    json_decref(stamp);
-    return text;
+    if (brace == NULL) {
+        return NULL;
+    }
+    rest = brace + 1;
+    while (rest < end && (*rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r')) {
+        rest++;
+    }
+    empty = rest < end && *rest == '}';
+    rest = brace + 1;
+    *len = stamp_len + (empty ? 0 : 1) + (size_t)(end - rest);
+    buffer = alloc(*len);
+    if (buffer) {
+        memcpy(buffer, stamp, stamp_len);
+        if (!empty) {
+            buffer[stamp_len] = ',';
+        }
+        memcpy(buffer + stamp_len + (empty ? 0 : 1), rest, (size_t)(end - rest));
+    }
+    return buffer;
 }
 
 void *stamp_write_original(const void *original, size_t original_len,
@@ -86,26 +174,14 @@ void *stamp_write_original(const void *original, size_t original_len,
                            const struct timespec *received, void *(*alloc)(size_t),
                            size_t *len)
 {
-    const char *brace = memchr(original, '{', original_len);
-    char *stamp = stamp_text(sender, recipients, received);
-    size_t stamp_len, rest_len;
-    char *buffer = NULL;
+    size_t stamp_len;
+    char *stamp = stamp_open(sender, recipients, received, &stamp_len);
+    void *buffer;
 
-    if (stamp == NULL || brace == NULL) {
-        goto out;
+    if (stamp == NULL) {
+        return NULL;
     }
-    /* "{"iactn":{...}}" loses its closing brace and takes the original's members */
-    stamp_len = strlen(stamp) - 1;
-    rest_len = original_len - (size_t)(brace + 1 - (const char *)original);
-    *len = stamp_len + 1 + rest_len;
-    buffer = alloc(*len);
-    if (buffer) {
-        memcpy(buffer, stamp, stamp_len);
-        buffer[stamp_len] = ',';
-        memcpy(buffer + stamp_len + 1, brace + 1, rest_len);
-    }
-
-out:
+    buffer = stamp_join(stamp, stamp_len, original, original_len, alloc, len);
     free(stamp);
     return buffer;
 }
@@ -114,34 +190,30 @@ void *stamp_write(json_t *alert, const struct iactn_principal *sender,
                   const struct iactn_recipients *recipients, const struct timespec *received,
                   void *(*alloc)(size_t), size_t *len)
 {
-    json_t *out = stamp_object(sender, recipients, received);
+    json_t *members = json_object();
     const char *key;
     json_t *value;
     char *text = NULL;
     void *buffer = NULL;
 
-    if (out == NULL) {
-        goto out;
+    if (members == NULL) {
+        return NULL;
     }
     json_object_foreach(alert, key, value) {
         if (strcmp(key, "iactn") != 0 && strcmp(key, "sender") != 0 &&
-            json_object_set(out, key, value) != 0) {
+            json_object_set(members, key, value) != 0) {
             goto out;
         }
     }
-    text = json_dumps(out, JSON_COMPACT);
-    if (text == NULL) {
-        goto out;
-    }
-    *len = strlen(text);
-    buffer = alloc(*len);
-    if (buffer) {
-        memcpy(buffer, text, *len);
+    text = json_dumps(members, JSON_COMPACT);
+    if (text) {
+        buffer = stamp_write_original(text, strlen(text), sender, recipients, received,
+                                      alloc, len);
     }
 
 out:
     free(text);
-    json_decref(out);
+    json_decref(members);
     return buffer;
 }
 
@@ -160,21 +232,26 @@ static bool scan_literal(struct scan *s, const char *lit, size_t n)
     return true;
 }
 
-/* Reads one "..." string with no escapes; sets *str and *n to its contents. */
+/* Reads one "..." string with no escapes; sets *str and *n to its contents. The names
+ * read here are a few bytes long, so a byte loop beats memchr. */
 static bool scan_string(struct scan *s, const char **str, size_t *n)
 {
-    const char *close;
+    const char *c;
 
     if (s->p >= s->end || *s->p != '"') {
         return false;
     }
-    close = memchr(s->p + 1, '"', (size_t)(s->end - s->p - 1));
-    if (close == NULL || memchr(s->p + 1, '\\', (size_t)(close - s->p - 1))) {
+    for (c = s->p + 1; c < s->end && *c != '"'; c++) {
+        if (*c == '\\') {
+            return false;
+        }
+    }
+    if (c == s->end) {
         return false;
     }
     *str = s->p + 1;
-    *n = (size_t)(close - s->p - 1);
-    s->p = close + 1;
+    *n = (size_t)(c - s->p - 1);
+    s->p = c + 1;
     return true;
 }
 

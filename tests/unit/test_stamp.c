@@ -161,6 +161,39 @@ static void original_bytes_follow_stamp(void **state)
     free(slow);
 }
 
+/* Names are escaped as JSON strings, a document of only forged members still gives
+ * valid JSON, and a name that is not UTF-8 yields no stamp at all. */
+static void stamp_escapes_names(void **state)
+{
+    struct iactn_principal odd = {"ca\"x\\y\n\x01z", "CA", "ca-\"rcmp\"", ROLE_LIAISON,
+                                  false, true};
+    struct iactn_principal broken = {"ca-\xff", "CA", NULL, ROLE_LIAISON, false, true};
+    json_t *alert = json_loads("{\"iactn\":1,\"sender\":2}", 0, NULL);
+    struct iactn_recipients r = {0};
+    struct timespec when = {1796485200, 0};
+    json_t *j, *sender;
+    size_t len;
+    char *out;
+
+    (void)state;
+    state_set_add(&r.states, "CA");
+    r.agencies[r.n_agencies++] = "ca-\"rcmp\"";
+    out = stamp_write(alert, &odd, &r, &when, malloc, &len);
+    assert_non_null(out);
+    j = json_loadb(out, len, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_object_size(j), 1);
+    sender = json_object_get(json_object_get(j, "iactn"), "sender");
+    assert_string_equal(json_string_value(json_object_get(sender, "principal")),
+                        "ca\"x\\y\n\x01z");
+    assert_string_equal(json_string_value(json_object_get(sender, "agency")), "ca-\"rcmp\"");
+    assert_int_equal(stamp_permits(out, len, "CA", "ca-\"rcmp\""), STAMP_INVALID);
+    json_decref(j);
+    free(out);
+    assert_null(stamp_write(alert, &broken, &r, &when, malloc, &len));
+    json_decref(alert);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +202,7 @@ int main(void)
         cmocka_unit_test(agency_list_restricts_delivery),
         cmocka_unit_test(malformed_stamps_are_invalid),
         cmocka_unit_test(original_bytes_follow_stamp),
+        cmocka_unit_test(stamp_escapes_names),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
