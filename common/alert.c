@@ -1,4 +1,5 @@
 #include "alert.h"
+#include "jsontext.h"
 #include "topic.h"
 
 #include <stdarg.h>
@@ -694,7 +695,7 @@ static bool numbers_fit(const char *s, size_t len)
 
 json_t *alert_parse(const void *payload, size_t len, struct iactn_alert_error *err)
 {
-    json_error_t jerr;
+    struct jsontext_error jerr;
     json_t *root;
 
     if (len > ALERT_MAX_BYTES) {
@@ -706,7 +707,7 @@ json_t *alert_parse(const void *payload, size_t len, struct iactn_alert_error *e
         fail(err, "invalid_utf8", "", "the alert is not valid UTF-8");
         return NULL;
     }
-    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = jsontext_parse(payload, len, &jerr);
     if (root == NULL) {
         fail(err, "invalid_json", "", "invalid JSON at line %d column %d: %s", jerr.line,
              jerr.column, jerr.text);
