@@ -81,17 +81,21 @@ static bool has_reserved_property(const mosquitto_property *props)
     }
 }
 
+/* Writes the recipient states as "CA,CO,MX". */
 static void recipients_text(const struct iactn_recipients *r, char *out, size_t out_size)
 {
     char codes[POLICY_STATE_SLOTS][3];
     size_t n = state_set_list(&r->states, codes, POLICY_STATE_SLOTS);
     size_t used = 0;
 
-    out[0] = '\0';
-    for (size_t i = 0; i < n && used + 4 < out_size; i++) {
-        used += (size_t)snprintf(out + used, out_size - used, "%s%s", i ? "," : "",
-                                 codes[i]);
+    for (size_t i = 0; i < n && used + 4 <= out_size; i++) {
+        if (i > 0) {
+            out[used++] = ',';
+        }
+        out[used++] = codes[i][0];
+        out[used++] = codes[i][1];
     }
+    out[used] = '\0';
 }
 
 /* Appends the stamp's facts as MQTT 5 user properties. The list is appended to, never

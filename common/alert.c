@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -599,6 +600,15 @@ int alert_validate_ack(json_t *ack, struct iactn_alert_error *err)
                          "", err);
 }
 
+/* Returns true when the eight bytes at s are all ASCII. */
+static bool ascii_word(const unsigned char *s)
+{
+    uint64_t word;
+
+    memcpy(&word, s, sizeof(word));
+    return (word & 0x8080808080808080u) == 0;
+}
+
 int alert_is_utf8(const unsigned char *s, size_t len)
 {
     size_t i = 0;
@@ -608,6 +618,10 @@ int alert_is_utf8(const unsigned char *s, size_t len)
         size_t n;
         unsigned int cp;
 
+        if (i + 8 <= len && ascii_word(s + i)) {
+            i += 8;
+            continue;
+        }
         if (c < 0x80) {
             i++;
             continue;

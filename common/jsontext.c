@@ -32,13 +32,13 @@ static void *fail(struct reader *r, const char *at, const char *text)
     return NULL;
 }
 
-static bool refuse(struct reader *r, const char *at, const char *text)
+static bool reject(struct reader *r, const char *at, const char *text)
 {
     fail(r, at, text);
     return false;
 }
 
-static size_t refuse_escape(struct reader *r, const char *at, const char *text)
+static size_t reject_escape(struct reader *r, const char *at, const char *text)
 {
     fail(r, at, text);
     return 0;
@@ -117,12 +117,12 @@ static size_t read_escape(struct reader *r, const char **c, char *out)
     long cp, low;
 
     if (at + 1 >= r->end) {
-        return refuse_escape(r, at, "unterminated string");
+        return reject_escape(r, at, "unterminated string");
     }
     if (at[1] != 'u') {
         found = at[1] ? strchr(plain, at[1]) : NULL;
         if (found == NULL) {
-            return refuse_escape(r, at, "invalid escape");
+            return reject_escape(r, at, "invalid escape");
         }
         *out = meaning[found - plain];
         *c = at + 2;
@@ -130,19 +130,19 @@ static size_t read_escape(struct reader *r, const char **c, char *out)
     }
     cp = hex4(r, at + 2);
     if (cp < 0) {
-        return refuse_escape(r, at, "invalid escape");
+        return reject_escape(r, at, "invalid escape");
     }
     *c = at + 6;
     if (cp == 0) {
-        return refuse_escape(r, at, "\\u0000 is not allowed");
+        return reject_escape(r, at, "\\u0000 is not allowed");
     }
     if (cp >= 0xDC00 && cp <= 0xDFFF) {
-        return refuse_escape(r, at, "invalid Unicode: unpaired low surrogate");
+        return reject_escape(r, at, "invalid Unicode: unpaired low surrogate");
     }
     if (cp >= 0xD800 && cp <= 0xDBFF) {
         low = (r->end - *c >= 6 && (*c)[0] == '\\' && (*c)[1] == 'u') ? hex4(r, *c + 2) : -1;
         if (low < 0xDC00 || low > 0xDFFF) {
-            return refuse_escape(r, at, "invalid Unicode: unpaired high surrogate");
+            return reject_escape(r, at, "invalid Unicode: unpaired high surrogate");
         }
         cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
         *c += 6;
@@ -163,11 +163,11 @@ static bool read_string(struct reader *r, const char **str, size_t *n, char **ow
     *owned = NULL;
     for (; c < r->end && *c != '"' && *c != '\\'; c++) {
         if ((unsigned char)*c < 0x20) {
-            return refuse(r, c, "control character in string");
+            return reject(r, c, "control character in string");
         }
     }
     if (c >= r->end) {
-        return refuse(r, r->p, "unterminated string");
+        return reject(r, r->p, "unterminated string");
     }
     if (*c == '"') {
         *str = s;
@@ -178,14 +178,14 @@ static bool read_string(struct reader *r, const char **str, size_t *n, char **ow
     /* escapes only shrink the text, so the rest of the input bounds the result */
     buffer = malloc((size_t)(r->end - s) + 1);
     if (buffer == NULL) {
-        return refuse(r, c, "out of memory");
+        return reject(r, c, "out of memory");
     }
     *owned = buffer;
     used = (size_t)(c - s);
     memcpy(buffer, s, used);
     while (c < r->end && *c != '"') {
         if ((unsigned char)*c < 0x20) {
-            return refuse(r, c, "control character in string");
+            return reject(r, c, "control character in string");
         }
         if (*c == '\\') {
             size_t w = read_escape(r, &c, buffer + used);
@@ -199,7 +199,7 @@ static bool read_string(struct reader *r, const char **str, size_t *n, char **ow
         }
     }
     if (c >= r->end) {
-        return refuse(r, r->p, "unterminated string");
+        return reject(r, r->p, "unterminated string");
     }
     *str = buffer;
     *n = used;

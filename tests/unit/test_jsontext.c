@@ -17,7 +17,7 @@
 #include "jsontext.h"
 
 /* Reads text with both parsers and fails the test when they disagree. Returns 1 when
- * both accepted it. Texts that are not UTF-8 are skipped: alert_parse refuses them
+ * both accepted it. Texts that are not UTF-8 are skipped: alert_parse rejects them
  * before either parser runs. */
 static int agree(const char *text, size_t len)
 {
@@ -33,8 +33,8 @@ static int agree(const char *text, size_t len)
     theirs = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if ((ours == NULL) != (theirs == NULL)) {
         fail_msg("parsers disagree on %.*s: ours %s (%s), jansson %s (%s)", (int)len, text,
-                 ours ? "accepted" : "refused", ours ? "" : err.text,
-                 theirs ? "accepted" : "refused", theirs ? "" : jerr.text);
+                 ours ? "accepted" : "rejected", ours ? "" : err.text,
+                 theirs ? "accepted" : "rejected", theirs ? "" : jerr.text);
     }
     if (ours && !json_equal(ours, theirs)) {
         fail_msg("parsers built different values from %.*s", (int)len, text);
@@ -48,7 +48,7 @@ static int agree(const char *text, size_t len)
 static void agree_str(const char *text, int expect_accepted)
 {
     if (agree(text, strlen(text)) != expect_accepted) {
-        fail_msg("%s was %s", text, expect_accepted ? "refused" : "accepted");
+        fail_msg("%s was %s", text, expect_accepted ? "rejected" : "accepted");
     }
 }
 
