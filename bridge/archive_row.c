@@ -1,6 +1,7 @@
 #include "archive_row.h"
 
 #include "alert.h"
+#include "jsontext.h"
 #include "topic.h"
 
 #include <ctype.h>
@@ -200,12 +201,31 @@ static const char *read_alert(struct archive_row *row, json_t *alert)
     return NULL;
 }
 
+/* Parses a stamped payload. Text that is valid UTF-8 and parses has no NUL byte
+ * (jsontext_parse rejects control characters and \u0000), so jsonb can store it.
+ * Returns a new reference, or NULL with err set. */
+static json_t *parse_payload(const void *payload, size_t len, char *err, size_t err_size)
+{
+    struct jsontext_error json_error;
+    json_t *document;
+
+    if (!alert_is_utf8(payload, len)) {
+        snprintf(err, err_size, "payload is not valid UTF-8");
+        return NULL;
+    }
+    document = jsontext_parse(payload, len, &json_error);
+    if (document == NULL) {
+        snprintf(err, err_size, "payload is not JSON: %s (line %d column %d)",
+                 json_error.text, json_error.line, json_error.column);
+    }
+    return document;
+}
+
 int archive_row_parse(struct archive_row *row, const char *topic, const void *payload,
                       size_t len, char *err, size_t err_size)
 {
     char category[TOPIC_CATEGORY_MAX + 1];
     const char *problem;
-    json_error_t json_error;
 
     memset(row, 0, sizeof(*row));
     row->topic = topic;
@@ -214,11 +234,8 @@ int archive_row_parse(struct archive_row *row, const char *topic, const void *pa
         return -1;
     }
 
-    /* jansson rejects invalid UTF-8 and NUL bytes, so the text is safe for jsonb. */
-    row->document = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &json_error);
+    row->document = parse_payload(payload, len, err, err_size);
     if (row->document == NULL) {
-        snprintf(err, err_size, "payload is not JSON: %s (byte %d)", json_error.text,
-                 json_error.position);
         goto fail;
     }
     if (!json_is_object(row->document)) {
@@ -315,7 +332,6 @@ int ack_row_parse(struct ack_row *row, const char *topic, const void *payload, s
                   char *err, size_t err_size)
 {
     const char *problem;
-    json_error_t json_error;
 
     memset(row, 0, sizeof(*row));
     row->topic = topic;
@@ -323,10 +339,8 @@ int ack_row_parse(struct ack_row *row, const char *topic, const void *payload, s
         snprintf(err, err_size, "topic is not iactn/acks/{ORIGIN}/{RECIPIENT}");
         return -1;
     }
-    row->document = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &json_error);
+    row->document = parse_payload(payload, len, err, err_size);
     if (row->document == NULL) {
-        snprintf(err, err_size, "payload is not JSON: %s (byte %d)", json_error.text,
-                 json_error.position);
         return -1;
     }
     problem =
