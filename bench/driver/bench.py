@@ -98,12 +98,21 @@ def table_rows(results):
         rows.append((f"4 storm, {st['connects']} connects", "connects/s vs bare",
                      fmt(st["iactn"]["connects_per_s"]), fmt(st["bare"]["connects_per_s"]),
                      fmt(r, 2), goal_text(r >= 0.9 if r else None) + " (>=0.90)"))
-    for label, pr in results.get("profile", {}).items():
+    profile = results.get("profile", {})
+    for label in ("small", "large_acl"):
+        pr = profile.get(label)
         for key, figure in (("acl_on_check_per_check", "instructions per ACL check"),
                             ("rules_allow_per_alert", "instructions in rules_allow per alert"),
                             ("message_on_message_per_alert",
                              "instructions per message event")):
-            rows.append((f"6 callgrind, {label} policy", figure, fmt(pr[key]), "-", "-", "-"))
+            if pr:
+                rows.append((f"6 callgrind, {label} policy", figure, fmt(pr[key]), "-", "-",
+                             "-"))
+    if "broadcast" in profile:
+        rows.append(("6 callgrind, broadcast", "broker instructions per alert vs bare",
+                     fmt(profile["broadcast"]["broker_per_alert"]),
+                     fmt(profile["broadcast_bare"]["broker_per_alert"]),
+                     fmt(profile["broadcast_iactn_vs_bare"], 2), "-"))
     po = results.get("policy")
     if po:
         rows.append(("5 policy scale", "broker CPU s per reload, large vs small",
