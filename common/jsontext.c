@@ -157,6 +157,7 @@ static bool read_string(struct reader *r, const char **str, size_t *n, char **ow
 {
     const char *s = r->p + 1;
     const char *c = s;
+    const char *close;
     char *buffer;
     size_t used;
 
@@ -175,8 +176,14 @@ static bool read_string(struct reader *r, const char **str, size_t *n, char **ow
         r->p = c + 1;
         return true;
     }
-    /* escapes only shrink the text, so the rest of the input bounds the result */
-    buffer = malloc((size_t)(r->end - s) + 1);
+    /* Escapes only shrink the text, so the raw string up to its closing quote bounds
+     * the result. Sizing by that span, not by the rest of the input, keeps the buffers
+     * of keys that wait for their values small. */
+    close = c;
+    while (close < r->end && *close != '"') {
+        close += *close == '\\' ? 2 : 1;
+    }
+    buffer = malloc((size_t)(close - s) + 1);
     if (buffer == NULL) {
         return reject(r, c, "out of memory");
     }
