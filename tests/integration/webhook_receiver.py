@@ -339,14 +339,29 @@ def publish_burst(stack, alerts, topic="iactn/alerts/CO/imminent-threat",
     return codes
 
 
-def hold_table(stack, table, seconds):
-    """Lock `table` against inserts for `seconds` from a thread, so that every bridge
-    connection is left holding a row and the next batch takes them all. Returns the
-    thread."""
+def hold_table(stack, table, seconds, first_insert_timeout=15):
+    """Lock `table` against inserts from a thread, so that every bridge connection is
+    left holding a row and the next batch takes them all. The lock is released
+    `seconds` after the first insert starts waiting for it, so a slow publisher does
+    not find the table free again. Without such an insert, it is released after
+    `first_insert_timeout` seconds. Returns the thread."""
     connection = psycopg2.connect(stack.conninfo)
     connection.cursor().execute(f"LOCK TABLE {table} IN SHARE MODE")
 
     def release():
+        watcher = psycopg2.connect(stack.conninfo)
+        watcher.autocommit = True
+        deadline = time.monotonic() + first_insert_timeout
+        try:
+            while time.monotonic() < deadline:
+                with watcher.cursor() as cursor:
+                    cursor.execute("SELECT count(*) FROM pg_stat_activity "
+                                   "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+                    if cursor.fetchone()[0] > 0:
+                        break
+                time.sleep(0.05)
+        finally:
+            watcher.close()
         time.sleep(seconds)
         connection.rollback()
         connection.close()
