@@ -19,9 +19,9 @@ void stamp_format_time(const struct timespec *t, char *out, size_t out_size)
     snprintf(out, out_size, "%s.%03ldZ", base, t->tv_nsec / 1000000);
 }
 
-/* The stamp is written by hand into one buffer sized in advance. Building it with
- * json_pack and json_dumps cost more than any other part of the message event but the
- * parse (callgrind). */
+/* A buffer, sized in advance, that the stamp is written into by hand. Building the
+ * stamp with json_pack and json_dumps cost more than any other part of the message
+ * event but the parse (callgrind). */
 struct stamp_text {
     char *p;
     size_t len;
@@ -41,15 +41,11 @@ static void put(struct stamp_text *t, const char *s, size_t n)
 
 #define PUT_LITERAL(t, lit) put((t), (lit), sizeof(lit) - 1)
 
-/* Writes s as a JSON string. Returns false when s is not valid UTF-8. */
-static bool put_quoted(struct stamp_text *t, const char *s)
+/* Writes s as a JSON string. s must be valid UTF-8 (see names_are_utf8). */
+static void put_quoted(struct stamp_text *t, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t n = strlen(s);
 
-    if (!alert_is_utf8((const unsigned char *)s, n)) {
-        return false;
-    }
     t->p[t->len++] = '"';
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c == '"' || *c == '\\') {
@@ -64,28 +60,51 @@ static bool put_quoted(struct stamp_text *t, const char *s)
         }
     }
     t->p[t->len++] = '"';
+}
+
+static bool is_utf8(const char *s)
+{
+    return alert_is_utf8((const unsigned char *)s, strlen(s));
+}
+
+/* Returns true when every name the stamp writes is valid UTF-8, as JSON requires. */
+static bool names_are_utf8(const struct iactn_principal *sender,
+                           const struct iactn_recipients *recipients)
+{
+    if (!is_utf8(sender->id) || (sender->agency && !is_utf8(sender->agency))) {
+        return false;
+    }
+    for (size_t i = 0; recipients && i < recipients->n_agencies; i++) {
+        if (!is_utf8(recipients->agencies[i])) {
+            return false;
+        }
+    }
     return true;
 }
 
 /* Writes the stamp: {"iactn":{"recipients":{"states":[...],"agencies":[...]},
  * "sender":{"principal":..,"role":..,"state":..,"agency":..},"received":".."}
  * without its final closing brace, so that members can follow. The recipients (when
- * given) come first, right after the prefix that stamp_permits() reads. Returns a
- * malloc'd buffer, or NULL when memory runs out or a name is not valid UTF-8. */
+ * given) come first, right after the prefix that stamp_permits() reads. The buffer
+ * comes from alloc and has room for extra more bytes after the *len written. Returns
+ * NULL when memory runs out or a name is not valid UTF-8. */
 static char *stamp_open(const struct iactn_principal *sender,
                         const struct iactn_recipients *recipients,
-                        const struct timespec *received, size_t *len)
+                        const struct timespec *received, size_t extra,
+                        void *(*alloc)(size_t), size_t *len)
 {
     char codes[POLICY_STATE_SLOTS][3];
     const char *role = policy_role_name(sender->role);
-    size_t n_states = 0, size = 256;
+    size_t n_states = 0, size = 256 + extra;
     struct stamp_text t = {NULL, 0};
     char when[32];
-    bool ok = true;
 
+    if (!names_are_utf8(sender, recipients)) {
+        return NULL;
+    }
     stamp_format_time(received, when, sizeof(when));
     size += quoted_max(sender->id) + quoted_max(role) + quoted_max(sender->state) +
-            (sender->agency ? quoted_max(sender->agency) : 0) + strlen(when);
+            (sender->agency ? quoted_max(sender->agency) : 0) + quoted_max(when);
     if (recipients) {
         n_states = state_set_list(&recipients->states, codes, POLICY_STATE_SLOTS);
         size += 5 * n_states;
@@ -93,7 +112,7 @@ static char *stamp_open(const struct iactn_principal *sender,
             size += quoted_max(recipients->agencies[i]) + 1;
         }
     }
-    t.p = malloc(size);
+    t.p = alloc(size);
     if (t.p == NULL) {
         return NULL;
     }
@@ -103,70 +122,35 @@ static char *stamp_open(const struct iactn_principal *sender,
             if (i > 0) {
                 t.p[t.len++] = ',';
             }
-            ok = ok && put_quoted(&t, codes[i]);
+            put_quoted(&t, codes[i]);
         }
         PUT_LITERAL(&t, "],\"agencies\":[");
         for (size_t i = 0; i < recipients->n_agencies; i++) {
             if (i > 0) {
                 t.p[t.len++] = ',';
             }
-            ok = ok && put_quoted(&t, recipients->agencies[i]);
+            put_quoted(&t, recipients->agencies[i]);
         }
         PUT_LITERAL(&t, "]},\"sender\":{\"principal\":");
     } else {
         PUT_LITERAL(&t, "{\"iactn\":{\"sender\":{\"principal\":");
     }
-    ok = ok && put_quoted(&t, sender->id);
+    put_quoted(&t, sender->id);
     PUT_LITERAL(&t, ",\"role\":");
-    ok = ok && put_quoted(&t, role);
+    put_quoted(&t, role);
     if (sender->state[0]) {
         PUT_LITERAL(&t, ",\"state\":");
-        ok = ok && put_quoted(&t, sender->state);
+        put_quoted(&t, sender->state);
     }
     if (sender->agency) {
         PUT_LITERAL(&t, ",\"agency\":");
-        ok = ok && put_quoted(&t, sender->agency);
+        put_quoted(&t, sender->agency);
     }
     PUT_LITERAL(&t, "},\"received\":");
-    ok = ok && put_quoted(&t, when);
+    put_quoted(&t, when);
     t.p[t.len++] = '}';
-    if (!ok) {
-        free(t.p);
-        return NULL;
-    }
     *len = t.len;
     return t.p;
-}
-
-/* Joins the open stamp and the members of the JSON object text (what follows its
- * opening brace) into one buffer from alloc. */
-static void *stamp_join(const char *stamp, size_t stamp_len, const void *object,
-                        size_t object_len, void *(*alloc)(size_t), size_t *len)
-{
-    const char *brace = memchr(object, '{', object_len);
-    const char *rest, *end = (const char *)object + object_len;
-    bool empty;
-    char *buffer;
-
-    if (brace == NULL) {
-        return NULL;
-    }
-    rest = brace + 1;
-    while (rest < end && (*rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r')) {
-        rest++;
-    }
-    empty = rest < end && *rest == '}';
-    rest = brace + 1;
-    *len = stamp_len + (empty ? 0 : 1) + (size_t)(end - rest);
-    buffer = alloc(*len);
-    if (buffer) {
-        memcpy(buffer, stamp, stamp_len);
-        if (!empty) {
-            buffer[stamp_len] = ',';
-        }
-        memcpy(buffer + stamp_len + (empty ? 0 : 1), rest, (size_t)(end - rest));
-    }
-    return buffer;
 }
 
 void *stamp_write_original(const void *original, size_t original_len,
@@ -175,15 +159,32 @@ void *stamp_write_original(const void *original, size_t original_len,
                            const struct timespec *received, void *(*alloc)(size_t),
                            size_t *len)
 {
-    size_t stamp_len;
-    char *stamp = stamp_open(sender, recipients, received, &stamp_len);
-    void *buffer;
+    const char *brace = memchr(original, '{', original_len);
+    const char *end = (const char *)original + original_len;
+    const char *next;
+    size_t rest_len, used;
+    bool empty;
+    char *buffer;
 
-    if (stamp == NULL) {
+    if (brace == NULL) {
         return NULL;
     }
-    buffer = stamp_join(stamp, stamp_len, original, original_len, alloc, len);
-    free(stamp);
+    /* the stamp takes the original's opening brace, and a comma unless no member follows */
+    next = brace + 1;
+    while (next < end && (*next == ' ' || *next == '\t' || *next == '\n' || *next == '\r')) {
+        next++;
+    }
+    empty = next < end && *next == '}';
+    rest_len = (size_t)(end - (brace + 1));
+    buffer = stamp_open(sender, recipients, received, 1 + rest_len, alloc, &used);
+    if (buffer == NULL) {
+        return NULL;
+    }
+    if (!empty) {
+        buffer[used++] = ',';
+    }
+    memcpy(buffer + used, brace + 1, rest_len);
+    *len = used + rest_len;
     return buffer;
 }
 

@@ -21,8 +21,9 @@ enum stamp_verdict { STAMP_DENY = 0, STAMP_ALLOW = 1, STAMP_INVALID = -1 };
 /* Serialises alert with the stamp as its first member, dropping any "iactn" or
  * "sender" member it has. received is the broker's clock (seconds and nanoseconds).
  * With recipients NULL (acknowledgements) the stamp has no recipients member.
- * Returns a buffer from alloc holding *len bytes (not NUL-terminated), or NULL when
- * memory runs out. Does not modify alert. */
+ * Returns a buffer from alloc whose first *len bytes are the result (not
+ * NUL-terminated, and the buffer may be a little larger), or NULL when memory runs out
+ * or a name is not valid UTF-8. Does not modify alert. */
 void *stamp_write(json_t *alert, const struct iactn_principal *sender,
                   const struct iactn_recipients *recipients, const struct timespec *received,
                   void *(*alloc)(size_t), size_t *len);
@@ -30,8 +31,9 @@ void *stamp_write(json_t *alert, const struct iactn_principal *sender,
 /* Writes the same result as stamp_write without serialising the alert again: the stamp
  * followed by the members of original, the payload's bytes as the client sent them.
  * Only for a payload that parsed as a JSON object with at least one member and has no
- * "iactn" or "sender" member; the caller checks that. Returns a buffer from alloc of
- * *len bytes, or NULL when memory runs out. */
+ * "iactn" or "sender" member; the caller checks that. Returns a buffer from alloc
+ * whose first *len bytes are the result (it may be a little larger), or NULL when
+ * memory runs out or a name is not valid UTF-8. */
 void *stamp_write_original(const void *original, size_t original_len,
                            const struct iactn_principal *sender,
                            const struct iactn_recipients *recipients,
