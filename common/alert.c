@@ -34,8 +34,8 @@ static int fail(struct iactn_alert_error *err, const char *reason, const char *p
     return -1;
 }
 
-/* Cuts out back to a whole UTF-8 character after it was filled to the brim, so a
- * shortened path stays valid text. */
+/* Shortens out, which vsnprintf cut at the end of its buffer, to end on a whole UTF-8
+ * character, so the shortened path stays valid text. */
 static void cut_to_character(char *out)
 {
     size_t n = strlen(out);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A cursor over the text. The first failure is kept in err. */
+/* A cursor over the text. err receives the failure that stops the parse. */
 struct reader {
     const char *start;
     const char *p;
@@ -214,7 +214,7 @@ static bool read_string(struct reader *r, const char **str, size_t *n, char **ow
     return true;
 }
 
-/* Reads a number with JSON's grammar; integers become jansson integers, the rest
+/* Reads a number with JSON's grammar. Integers become jansson integers and the rest
  * reals, with jansson's range errors. */
 static json_t *read_number(struct reader *r)
 {

@@ -1,7 +1,7 @@
 /*
  * A JSON reader for the broker's hot path. It builds the same jansson values as
- * json_loadb(text, len, JSON_REJECT_DUPLICATES, ...) and rejects the same texts, except
- * that it also rejects a NUL byte after a number or a literal (see jsontext_parse).
+ * json_loadb(text, len, JSON_REJECT_DUPLICATES, ...) and rejects the same texts. The
+ * one exception is a NUL byte after a number or a literal, which only it rejects.
  * It reads strings and numbers in one pass, where jansson's lexer makes a call per
  * byte, so a 1 KiB alert costs a fraction of the instructions (callgrind).
  */

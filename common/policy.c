@@ -122,7 +122,7 @@ size_t state_set_list(const struct iactn_state_set *set, char (*codes)[3], size_
 {
     size_t n = 0;
 
-    /* visits set bits only: a set holds a few dozen of its 676 slots */
+    /* visits set bits only, because a set contains a few dozen of its 676 slots */
     for (size_t word = 0; word < sizeof(set->bits) / sizeof(set->bits[0]); word++) {
         for (uint64_t bits = set->bits[word]; bits != 0 && n < max; bits &= bits - 1) {
             int slot = (int)(word * 64) + __builtin_ctzll(bits);
