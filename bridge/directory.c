@@ -264,16 +264,14 @@ static void drop_db(struct directory *directory, const char *why)
     directory->db_retry_ms = now_ms() + directory->db_backoff.first_ms;
 }
 
-/* Reads pending notifications; any of them makes a comparison due shortly. */
-static void read_notifications(struct directory *directory)
+/* Takes the notifications libpq has queued, and makes a comparison due shortly if
+ * there were any. libpq also queues those that arrive while a comparison's queries
+ * run, and they leave nothing on the socket to wake the next poll. */
+static void take_notifications(struct directory *directory)
 {
     PGnotify *notify;
     int count = 0;
 
-    if (PQconsumeInput(directory->conn) != 1) {
-        drop_db(directory, PQerrorMessage(directory->conn));
-        return;
-    }
     while ((notify = PQnotifies(directory->conn)) != NULL) {
         count++;
         PQfreemem(notify);
@@ -281,6 +279,16 @@ static void read_notifications(struct directory *directory)
     if (count > 0 && directory->due_ms > now_ms() + NOTIFY_DEBOUNCE_MS) {
         directory->due_ms = now_ms() + NOTIFY_DEBOUNCE_MS;
     }
+}
+
+/* Reads pending input from the socket, then takes its notifications. */
+static void read_notifications(struct directory *directory)
+{
+    if (PQconsumeInput(directory->conn) != 1) {
+        drop_db(directory, PQerrorMessage(directory->conn));
+        return;
+    }
+    take_notifications(directory);
 }
 
 /* Waits for the next event: a notification, a wake-up, the next due time. */
@@ -291,6 +299,8 @@ static void wait_for_event(struct directory *directory)
     int64_t timeout;
 
     if (directory->conn != NULL) {
+        take_notifications(directory);
+        until = directory->due_ms;
         fds[1].fd = PQsocket(directory->conn);
     } else if (directory->db_retry_ms < until) {
         until = directory->db_retry_ms;

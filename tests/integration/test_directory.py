@@ -10,6 +10,8 @@ import os
 import subprocess
 import time
 
+import psycopg2
+
 import harness
 
 OK, FAILURE, USAGE = 0, 1, 2
@@ -154,6 +156,31 @@ class DirectoryTest(harness.StackTestCase):
         self.watcher.wait(topic, lambda e: e is not None)
         self.stack.query("DELETE FROM agencies WHERE id = 'co-deleted'")
         self.watcher.wait(topic, lambda e: e is None)
+
+    def test_change_during_comparison_published(self):
+        """A change committed while the bridge compares the directory is published
+        too. Its notification reaches the bridge during the comparison's queries,
+        where libpq queues it without leaving anything on the socket to poll."""
+        holder = psycopg2.connect(self.stack.conninfo)
+        self.addCleanup(holder.close)
+        holder.cursor().execute("LOCK TABLE oncall_shifts IN ACCESS EXCLUSIVE MODE")
+        # the first change starts a comparison, which waits for the lock
+        self.admin("agency", "add", "co-first", "--state", "CO", "--name", "First")
+        deadline = time.monotonic() + 10
+        while not self.stack.query(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND application_name = 'iactn-bridge-directory'"):
+            self.assertLess(time.monotonic(), deadline, "no comparison waited for the lock")
+            time.sleep(0.05)
+        self.admin("agency", "add", "co-second", "--state", "CO", "--name", "Second")
+        time.sleep(0.5)
+        holder.rollback()
+        try:
+            self.watcher.wait("iactn/directory/CO/co-first", lambda e: e is not None)
+            self.watcher.wait("iactn/directory/CO/co-second", lambda e: e is not None)
+        finally:
+            self.stack.query("DELETE FROM agencies WHERE id IN ('co-first', 'co-second')")
+        self.watcher.wait("iactn/directory/CO/co-second", lambda e: e is None)
 
     def test_agency_deleted_offline_cleared(self):
         self.admin("agency", "add", "co-offline", "--state", "CO", "--name", "Offline")
