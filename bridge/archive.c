@@ -43,6 +43,9 @@
 /* Columns of the alerts statement after the routing version, each an array. */
 #define ALERT_COLUMNS 16
 
+/* A column array longer than this is freed after its batch rather than kept. */
+#define COLUMN_KEEP_BYTES (256L * 1024)
+
 /* Outcomes of a statement or a batch that are not an enum archive_result. */
 #define FAILED (-1)          /* worth retrying after a pause, error in `err` */
 #define ROUTING_CHANGED (-2) /* endpoints changed since loaded; nothing inserted */
@@ -52,12 +55,21 @@
 #define ALERT_STATEMENT "iactn_archive_alerts"
 #define ACK_STATEMENT "iactn_archive_ack"
 
+/* A growing string for the array parameters. `failed` is set once memory runs out. */
+struct text_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int failed;
+};
+
 /* One row handed to the writer, on the stack of the thread that waits for it. */
 struct archive_item {
     const struct archive_row *alert; /* exactly one of alert and ack is set */
     const struct ack_row *ack;
     int outcome;      /* an enum archive_result, or PENDING; the writer's until done */
     int done;         /* set under the lock once outcome is final */
+    pthread_cond_t wake; /* signalled once done is set */
     int current;      /* pipeline scratch: the routing version was current */
     long inserted;    /* pipeline scratch: rows the statement inserted */
     long deliveries;  /* pipeline scratch: deliveries queued with the alert */
@@ -82,10 +94,12 @@ struct archive {
     time_t outage_start;
     struct archive_item *retry; /* rows the database failed, each with its own delay */
     time_t row_error_logged;    /* when a failed row was last logged at error level */
+    /* The column arrays of the alerts statement, kept from batch to batch so that
+     * each batch does not grow them again from nothing. */
+    struct text_buf columns[ALERT_COLUMNS];
 
     pthread_mutex_t lock; /* guards the fields below */
     pthread_cond_t work;  /* rows are waiting, or closing is set */
-    pthread_cond_t done;  /* a batch is final */
     struct archive_item *head;
     struct archive_item *tail;
     size_t queued; /* items from head to tail */
@@ -152,7 +166,6 @@ struct archive *archive_new(const char *conninfo, const char *name,
     }
     pthread_mutex_init(&archive->lock, NULL);
     pthread_cond_init(&archive->work, NULL);
-    pthread_cond_init(&archive->done, NULL);
     archive->conninfo = strdup(conninfo);
     archive->name = strdup(name);
     if (archive->conninfo == NULL || archive->name == NULL) {
@@ -180,7 +193,9 @@ void archive_free(struct archive *archive)
     }
     PQfinish(archive->conn);
     endpoint_set_clear(&archive->endpoints);
-    pthread_cond_destroy(&archive->done);
+    for (int i = 0; i < ALERT_COLUMNS; i++) {
+        free(archive->columns[i].data);
+    }
     pthread_cond_destroy(&archive->work);
     pthread_mutex_destroy(&archive->lock);
     free(archive->conninfo);
@@ -402,14 +417,6 @@ static const char *item_topic(const struct archive_item *item)
     return item->alert != NULL ? item->alert->topic : item->ack->topic;
 }
 
-/* A growing string for the array parameters. `failed` is set once memory runs out. */
-struct text_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-    int failed;
-};
-
 static void buf_append(struct text_buf *buf, const char *text, size_t len)
 {
     if (buf->failed) {
@@ -471,14 +478,18 @@ struct bound {
     const char *name;
     int count;
     const char *values[ALERT_COLUMNS + 1];
-    struct text_buf columns[ALERT_COLUMNS];
+    struct text_buf *columns; /* the writer's, emptied by bind_statement() */
     char version[24];
 };
 
+/* Frees the column arrays that one large batch made long. */
 static void bound_clear(struct bound *bound)
 {
-    for (int i = 0; i < ALERT_COLUMNS; i++) {
-        free(bound->columns[i].data);
+    for (int i = 0; bound->columns != NULL && i < ALERT_COLUMNS; i++) {
+        if (bound->columns[i].cap > COLUMN_KEEP_BYTES) {
+            free(bound->columns[i].data);
+            bound->columns[i] = (struct text_buf){0};
+        }
     }
 }
 
@@ -534,6 +545,11 @@ static int bind_statement(struct archive *archive, const struct statement *state
     }
     bound->name = ALERT_STATEMENT;
     bound->count = ALERT_COLUMNS + 1;
+    bound->columns = archive->columns;
+    for (int i = 0; i < ALERT_COLUMNS; i++) {
+        archive->columns[i].len = 0;
+        archive->columns[i].failed = 0;
+    }
     snprintf(bound->version, sizeof(bound->version), "%lld", archive->endpoints.version);
     bound->values[0] = bound->version;
     for (size_t i = 0; i < statement->count; i++) {
@@ -1185,11 +1201,15 @@ static void *writer_main(void *arg)
         }
         schedule_retries(archive, batch, n);
 
+        /* Each waiting thread is woken alone: a broadcast would also wake the
+         * threads whose rows wait for the next batch. */
         pthread_mutex_lock(&archive->lock);
         for (size_t i = 0; i < n; i++) {
             batch[i]->done = batch[i]->outcome != PENDING;
+            if (batch[i]->done) {
+                pthread_cond_signal(&batch[i]->wake);
+            }
         }
-        pthread_cond_broadcast(&archive->done);
         pthread_mutex_unlock(&archive->lock);
     }
 }
@@ -1213,6 +1233,7 @@ static enum archive_result submit(struct archive *archive, struct archive_item *
     item->outcome = PENDING;
     item->done = 0;
     item->next = NULL;
+    pthread_cond_init(&item->wake, NULL);
     pthread_mutex_lock(&archive->lock);
     if (archive->tail != NULL) {
         archive->tail->next = item;
@@ -1223,9 +1244,10 @@ static enum archive_result submit(struct archive *archive, struct archive_item *
     archive->queued++;
     pthread_cond_signal(&archive->work);
     while (!item->done) {
-        pthread_cond_wait(&archive->done, &archive->lock);
+        pthread_cond_wait(&item->wake, &archive->lock);
     }
     pthread_mutex_unlock(&archive->lock);
+    pthread_cond_destroy(&item->wake);
     return (enum archive_result)item->outcome;
 }
 

@@ -34,7 +34,7 @@ const struct config_key settings_keys[] = {
 };
 
 /* Defaults of the webhook settings. */
-#define CONNECTIONS_DEFAULT 16
+#define CONNECTIONS_DEFAULT 48
 #define WEBHOOK_TIMEOUT_DEFAULT_MS 10000L
 #define WEBHOOK_ATTEMPTS_DEFAULT 10
 #define WEBHOOK_BACKOFF_FIRST_DEFAULT_MS 5000L
