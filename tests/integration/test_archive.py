@@ -64,6 +64,17 @@ class ArchiveTest(harness.StackTestCase):
             (ids, len(ids)))
         self.assertEqual(rows, [(20,)])
 
+    def test_large_alert_stored_compressed_and_read_back_whole(self):
+        text = "Repeated situation report line for the compression check. " * 80
+        alert = harness.make_alert(description={"en": text})
+        self.publish(alert)
+        self.archived(alert["id"])
+        rows = self.stack.query(
+            "SELECT pg_column_compression(payload), pg_column_compression(raw_payload), "
+            "payload -> 'description' ->> 'en', raw_payload::jsonb -> 'description' ->> 'en' "
+            "FROM alerts WHERE id = %s", (alert["id"],))
+        self.assertEqual(rows, [("lz4", "lz4", text, text)])
+
 
 if __name__ == "__main__":
     harness.main()
