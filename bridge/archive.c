@@ -40,6 +40,10 @@
 #define BATCH_MAX 64
 #define BATCH_BYTES (4L * 1024 * 1024)
 
+/* How long the writer waits, at most, for the threads of its last batch to bring their
+ * next rows before it commits what is queued. */
+#define GATHER_US 2000L
+
 /* Columns of the alerts statement after the routing version, each an array. */
 #define ALERT_COLUMNS 16
 
@@ -103,6 +107,7 @@ struct archive {
     struct archive_item *head;
     struct archive_item *tail;
     size_t queued; /* items from head to tail */
+    size_t wake_at; /* submit() wakes the writer once this many items are queued */
     int closing;
     pthread_t thread;
     int thread_started;
@@ -176,6 +181,7 @@ struct archive *archive_new(const char *conninfo, const char *name,
     archive->hook = hook;
     archive->hook_arg = hook_arg;
     archive->endpoints_stale = 1;
+    archive->wake_at = 1;
     return archive;
 }
 
@@ -1163,10 +1169,39 @@ static void wait_for_work(struct archive *archive, long ms)
     pthread_cond_timedwait(&archive->work, &archive->lock, &until);
 }
 
+/* Waits up to GATHER_US until `expected` items are queued. Under load the threads
+ * released by the last commit come back with their next rows within that time, and
+ * one commit of all of them costs the database far less than several small ones. At
+ * low load the last batch is a single row, and nothing waits. Called with the lock
+ * held and at least one item queued. */
+static void gather(struct archive *archive, size_t expected)
+{
+    struct timespec until;
+
+    if (expected > BATCH_MAX) {
+        expected = BATCH_MAX;
+    }
+    if (archive->queued >= expected) {
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += GATHER_US * 1000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    archive->wake_at = expected;
+    while (archive->queued < expected && !archive->closing && !atomic_load(archive->stop)) {
+        if (pthread_cond_timedwait(&archive->work, &archive->lock, &until) != 0) {
+            break;
+        }
+    }
+    archive->wake_at = 1;
+}
+
 static void *writer_main(void *arg)
 {
     struct archive *archive = arg;
     struct archive_item *batch[BATCH_MAX];
+    size_t released = 0; /* threads the last batch released */
 
     for (;;) {
         size_t n = 0;
@@ -1182,6 +1217,9 @@ static void *writer_main(void *arg)
         if (archive->head == NULL && archive->retry == NULL) {
             pthread_mutex_unlock(&archive->lock);
             return NULL;
+        }
+        if (archive->head != NULL) {
+            gather(archive, released);
         }
         while (archive->head != NULL && n < BATCH_MAX && bytes < BATCH_BYTES) {
             batch[n] = archive->head;
@@ -1204,10 +1242,12 @@ static void *writer_main(void *arg)
         /* Each waiting thread is woken alone: a broadcast would also wake the
          * threads whose rows wait for the next batch. */
         pthread_mutex_lock(&archive->lock);
+        released = 0;
         for (size_t i = 0; i < n; i++) {
             batch[i]->done = batch[i]->outcome != PENDING;
             if (batch[i]->done) {
                 pthread_cond_signal(&batch[i]->wake);
+                released++;
             }
         }
         pthread_mutex_unlock(&archive->lock);
@@ -1242,7 +1282,9 @@ static enum archive_result submit(struct archive *archive, struct archive_item *
     }
     archive->tail = item;
     archive->queued++;
-    pthread_cond_signal(&archive->work);
+    if (archive->queued >= archive->wake_at || archive->closing) {
+        pthread_cond_signal(&archive->work);
+    }
     while (!item->done) {
         pthread_cond_wait(&item->wake, &archive->lock);
     }

@@ -19,10 +19,13 @@ class ArchiveBatchTest(webhook_receiver.BridgeTestCase):
 
     def test_rejected_row_leaves_its_batch_archived(self):
         # The database rejects the marked alerts with a data error (SQLSTATE 22023),
-        # which the bridge treats as final for that row.
+        # which the bridge treats as final for that row. Every fifth alert of the first
+        # half is marked, and the second half is not, so that batches of both kinds
+        # form whatever their size.
         webhook_receiver.add_rejecting_trigger(self, MARK, "22023")
-        alerts = [harness.make_alert(headline={"en": MARK if i % 5 == 0 else "Batch"})
-                  for i in range(BURST)]
+        alerts = [harness.make_alert(
+            headline={"en": MARK if i % 5 == 0 and i < BURST // 2 else "Batch"})
+            for i in range(BURST)]
         marked = [a["id"] for a in alerts if a["headline"]["en"] == MARK]
         plain = [a["id"] for a in alerts if a["headline"]["en"] != MARK]
         offset = self.bridge.log_offset()
