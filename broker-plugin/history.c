@@ -7,6 +7,9 @@
  */
 #include "plugin.h"
 #include "dblink.h"
+#include "siphash.h"
+
+#include <openssl/rand.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +44,7 @@ static struct {
     size_t n_used;
     struct iactn_dblink link;
     int window_days;
+    uint8_t content_key[SIPHASH_KEY_BYTES]; /* for history_content_hash */
     bool window_loaded;
     bool querying;
 } hist;
@@ -260,19 +264,19 @@ enum history_answer history_lookup(const char *id, char *origin,
 
 uint64_t history_content_hash(const void *payload, size_t len)
 {
-    const unsigned char *b = payload;
-    uint64_t h = UINT64_C(14695981039346656037);
+    uint64_t h = siphash24(hist.content_key, payload, len);
 
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ b[i]) * UINT64_C(1099511628211);
-    }
     return h ? h : 1;
 }
 
-void history_start(const char *conninfo, int window_days)
+int history_start(const char *conninfo, int window_days)
 {
+    if (RAND_bytes(hist.content_key, sizeof(hist.content_key)) != 1) {
+        return -1;
+    }
     dblink_init(&hist.link, "history", conninfo);
     hist.window_days = window_days;
+    return 0;
 }
 
 static void read_window(void)

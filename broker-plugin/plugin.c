@@ -95,7 +95,11 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
         return MOSQ_ERR_INVAL;
     }
     audit_start(conninfo);
-    history_start(conninfo, days);
+    if (history_start(conninfo, days) != 0) {
+        plugin_log(MOSQ_LOG_ERR, "no random key for alert content hashes: OpenSSL's "
+                                 "RAND_bytes failed");
+        return MOSQ_ERR_UNKNOWN;
+    }
     if (snapshot_start(conninfo) != 0) {
         plugin_log(MOSQ_LOG_ERR, "no policy loaded at start: every client is refused "
                                  "until the database can be read");

@@ -89,7 +89,8 @@ enum history_answer { HISTORY_KNOWN, HISTORY_UNKNOWN, HISTORY_NOT_LOADED };
 int history_add(const char *id, const char *origin, const char *category,
                 const struct iactn_state_set *recipients, uint64_t content);
 
-/* Returns a 64-bit FNV-1a hash of a payload, never 0. */
+/* Returns a 64-bit hash of a payload, never 0: SipHash-2-4 under a random key drawn
+ * at start, so that a client cannot make two different alerts with the same hash. */
 uint64_t history_content_hash(const void *payload, size_t len);
 
 /* Looks an alert up. On HISTORY_KNOWN writes its origin (3 bytes) to origin, and for
@@ -101,9 +102,10 @@ enum history_answer history_lookup(const char *id, char *origin,
                                    const struct iactn_state_set **recipients,
                                    uint64_t *content, const char **category);
 
-/* Reads the alerts of the last window_days days from the archive, without blocking,
- * from history_tick. */
-void history_start(const char *conninfo, int window_days);
+/* Draws the content hash key, then reads the alerts of the last window_days days from
+ * the archive, without blocking, from history_tick. Returns 0, or -1 when no random
+ * key could be drawn. */
+int history_start(const char *conninfo, int window_days);
 void history_tick(void);
 void history_stop(void);
 
