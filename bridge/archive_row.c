@@ -2,6 +2,7 @@
 
 #include "alert.h"
 #include "jsontext.h"
+#include "stamp.h"
 #include "topic.h"
 
 #include <ctype.h>
@@ -221,6 +222,134 @@ static json_t *parse_payload(const void *payload, size_t len, char *err, size_t 
     return document;
 }
 
+/* Copies `slice` to out + *used as a C string and returns it. */
+static const char *keep(char *out, size_t *used, struct stamp_slice slice)
+{
+    char *copy = out + *used;
+
+    memcpy(copy, slice.text, slice.len);
+    copy[slice.len] = '\0';
+    *used += slice.len + 1;
+    return copy;
+}
+
+/* Builds the array literal of a stamp list ("CA","CO" gives {"CA","CO"}), or returns
+ * NULL unless every item passes `check`. The checks admit no quote or backslash, so
+ * the list's own text is the literal's inside. */
+static char *list_literal(struct stamp_slice list, int (*check)(const char *))
+{
+    const char *p = list.text;
+    const char *end = list.text + list.len;
+    char item[64];
+    char *literal;
+
+    while (p < end) {
+        const char *close = memchr(p + 1, '"', (size_t)(end - p - 1));
+        size_t n = close != NULL ? (size_t)(close - p - 1) : sizeof(item);
+
+        if (n >= sizeof(item)) {
+            return NULL;
+        }
+        memcpy(item, p + 1, n);
+        item[n] = '\0';
+        if (!check(item)) {
+            return NULL;
+        }
+        p = close + 2; /* past the quote and the comma */
+    }
+    literal = malloc(list.len + 3);
+    if (literal == NULL) {
+        return NULL;
+    }
+    literal[0] = '{';
+    memcpy(literal + 1, list.text, list.len);
+    memcpy(literal + 1 + list.len, "}", 2);
+    return literal;
+}
+
+static int is_plain(struct stamp_slice slice)
+{
+    for (size_t i = 0; i < slice.len; i++) {
+        if ((unsigned char)slice.text[i] < 0x20) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Reads the stamp with stamp_read(), without a JSON tree, and parses only the
+ * alert's own members. Every alert the broker plugin accepted has this form, and the
+ * stamp contains most of the values a full parse would build (one per recipient state).
+ * Returns 0, or -1 when the payload has any other form or fails a check. The caller
+ * then reads it with the general parser, which gives the reason. */
+static int read_stamped(struct archive_row *row, const char *payload, size_t len)
+{
+    struct stamp_view v;
+    struct jsontext_error json_error;
+    char state[3] = "";
+    size_t used = 0;
+    char *rest;
+
+    if (!stamp_read(payload, len, &v) || v.end >= len || payload[v.end] != ',' ||
+        !is_plain(v.role) || v.state.len > 2) {
+        return -1;
+    }
+    row->stamp_text = malloc(v.principal.len + v.agency.len + v.received.len + 3);
+    if (row->stamp_text == NULL) {
+        return -1;
+    }
+    row->sender = keep(row->stamp_text, &used, v.principal);
+    row->received_at = keep(row->stamp_text, &used, v.received);
+    if (v.agency.text != NULL) {
+        row->sender_agency = keep(row->stamp_text, &used, v.agency);
+    }
+    if (v.state.text != NULL) {
+        memcpy(state, v.state.text, v.state.len);
+        state[v.state.len] = '\0';
+    }
+    if (!is_principal_id(row->sender) || !is_time(row->received_at) ||
+        (row->sender_agency != NULL && !is_agency_id(row->sender_agency)) ||
+        (v.state.text != NULL && !is_state_code(state))) {
+        return -1;
+    }
+    row->recipient_states = list_literal(v.states, is_state_code);
+    row->recipient_agencies = list_literal(v.agencies, is_agency_id);
+    if (row->recipient_states == NULL || row->recipient_agencies == NULL) {
+        return -1;
+    }
+
+    /* The alert's members are what follows the stamp's comma, after an opening brace. */
+    rest = malloc(len - v.end);
+    if (rest == NULL) {
+        return -1;
+    }
+    rest[0] = '{';
+    memcpy(rest + 1, payload + v.end + 1, len - v.end - 1);
+    row->document = jsontext_parse(rest, len - v.end, &json_error);
+    free(rest);
+    if (row->document == NULL || !json_is_object(row->document) ||
+        json_object_get(row->document, "iactn") != NULL) {
+        return -1;
+    }
+    return read_alert(row, row->document) == NULL ? 0 : -1;
+}
+
+/* Frees what a failed read_stamped() left in `row`, keeping its topic and origin. */
+static void forget_stamped(struct archive_row *row)
+{
+    json_decref(row->document);
+    free(row->stamp_text);
+    free(row->recipient_states);
+    free(row->recipient_agencies);
+    row->document = NULL;
+    row->stamp_text = NULL;
+    row->recipient_states = NULL;
+    row->recipient_agencies = NULL;
+    row->sender = row->sender_agency = row->received_at = NULL;
+    row->id = row->category = row->tlp = row->status = row->msg_type = NULL;
+    row->sent = row->expires = NULL;
+}
+
 int archive_row_parse(struct archive_row *row, const char *topic, const void *payload,
                       size_t len, char *err, size_t err_size)
 {
@@ -233,6 +362,15 @@ int archive_row_parse(struct archive_row *row, const char *topic, const void *pa
         snprintf(err, err_size, "topic is not iactn/alerts/{ORIGIN}/{category}");
         return -1;
     }
+
+    if (!alert_is_utf8(payload, len)) {
+        snprintf(err, err_size, "payload is not valid UTF-8");
+        goto fail;
+    }
+    if (read_stamped(row, payload, len) == 0) {
+        goto copy;
+    }
+    forget_stamped(row);
 
     row->document = parse_payload(payload, len, err, err_size);
     if (row->document == NULL) {
@@ -251,6 +389,7 @@ int archive_row_parse(struct archive_row *row, const char *topic, const void *pa
         goto fail;
     }
 
+copy:
     row->payload = malloc(len + 1);
     if (row->payload == NULL) {
         snprintf(err, err_size, "out of memory");
@@ -269,6 +408,7 @@ fail:
 void archive_row_clear(struct archive_row *row)
 {
     json_decref(row->document);
+    free(row->stamp_text);
     free(row->recipient_states);
     free(row->recipient_agencies);
     free(row->payload);

@@ -11,7 +11,8 @@
 #include <stddef.h>
 
 struct archive_row {
-    json_t *document; /* the parsed payload; the strings below point into it */
+    json_t *document;  /* the parsed payload; the strings below point into it */
+    char *stamp_text;  /* or the stamp's strings, when they were read without a tree */
     const char *topic;
     char origin[3]; /* third topic level */
     const char *id;

@@ -350,3 +350,55 @@ enum stamp_verdict stamp_permits(const void *payload, size_t len, const char *st
     }
     return STAMP_ALLOW;
 }
+
+/* Reads an optional `,"name":"value"` member of the sender object. */
+static bool scan_optional(struct scan *s, const char *member, size_t member_len,
+                          struct stamp_slice *out)
+{
+    out->text = NULL;
+    out->len = 0;
+    if (!scan_literal(s, member, member_len)) {
+        return true;
+    }
+    return scan_string(s, &out->text, &out->len);
+}
+
+/* Reads one list up to its ']' and sets out to the text between the brackets. */
+static bool scan_list_text(struct scan *s, struct stamp_slice *out)
+{
+    const char *start = s->p;
+    bool found;
+    size_t count;
+
+    if (!scan_list(s, NULL, &found, &count)) {
+        return false;
+    }
+    out->text = start;
+    out->len = (size_t)(s->p - 1 - start);
+    return true;
+}
+
+bool stamp_read(const void *payload, size_t len, struct stamp_view *out)
+{
+    static const char sender_infix[] = "},\"sender\":{\"principal\":";
+    struct scan s = {payload, (const char *)payload + len};
+
+    memset(out, 0, sizeof(*out));
+    if (!scan_literal(&s, stamp_prefix, sizeof(stamp_prefix) - 1) ||
+        !scan_list_text(&s, &out->states) ||
+        !scan_literal(&s, agencies_infix, sizeof(agencies_infix) - 1) ||
+        !scan_list_text(&s, &out->agencies) ||
+        !scan_literal(&s, sender_infix, sizeof(sender_infix) - 1) ||
+        !scan_string(&s, &out->principal.text, &out->principal.len) ||
+        !scan_literal(&s, ",\"role\":", 8) ||
+        !scan_string(&s, &out->role.text, &out->role.len) ||
+        !scan_optional(&s, ",\"state\":", 9, &out->state) ||
+        !scan_optional(&s, ",\"agency\":", 10, &out->agency) ||
+        !scan_literal(&s, "},\"received\":", 13) ||
+        !scan_string(&s, &out->received.text, &out->received.len) ||
+        !scan_literal(&s, "}", 1)) {
+        return false;
+    }
+    out->end = (size_t)(s.p - (const char *)payload);
+    return true;
+}

@@ -13,6 +13,7 @@
 #include "sharing.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -46,6 +47,31 @@ void *stamp_write_original(const void *original, size_t original_len,
  * stamp's bytes; allocates nothing. */
 enum stamp_verdict stamp_permits(const void *payload, size_t len, const char *state,
                                  const char *agency);
+
+/* A part of a stamped payload: text bytes, not NUL-terminated. */
+struct stamp_slice {
+    const char *text; /* NULL when the member is absent */
+    size_t len;
+};
+
+/* The members of an alert's stamp, as slices of the payload. Strings are given
+ * without their quotes and lists as the text between their brackets ("CA","CO"). */
+struct stamp_view {
+    struct stamp_slice states;
+    struct stamp_slice agencies;
+    struct stamp_slice principal;
+    struct stamp_slice role;
+    struct stamp_slice state;  /* absent for a principal of no state */
+    struct stamp_slice agency; /* absent for a principal of no agency */
+    struct stamp_slice received;
+    size_t end; /* bytes from the payload's start to just after the stamp's '}' */
+};
+
+/* Reads the stamp of an alert, written by stamp_write_original, from the start of a
+ * payload. It accepts only that exact form, with strings that have no escapes. It
+ * checks neither the items' characters nor what follows the stamp. Returns false for
+ * any other text, which the caller then reads with a JSON parser. Allocates nothing. */
+bool stamp_read(const void *payload, size_t len, struct stamp_view *out);
 
 /* Formats t as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (at least 25 bytes). */
 void stamp_format_time(const struct timespec *t, char *out, size_t out_size);
