@@ -1,5 +1,6 @@
 #include "siphash.h"
 
+#include <endian.h>
 #include <string.h>
 
 static uint64_t rotl(uint64_t x, int b)
@@ -7,15 +8,14 @@ static uint64_t rotl(uint64_t x, int b)
     return (x << b) | (x >> (64 - b));
 }
 
-/* Reads 8 bytes as a little-endian number, whatever the machine's byte order. */
+/* Reads 8 bytes as a little-endian number, whatever the machine's byte order. On a
+ * little-endian machine this is one load. */
 static uint64_t load_le64(const uint8_t *p)
 {
-    uint64_t v = 0;
+    uint64_t v;
 
-    for (int i = 7; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
+    memcpy(&v, p, sizeof(v));
+    return le64toh(v);
 }
 
 struct sip_state {
