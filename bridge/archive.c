@@ -22,7 +22,9 @@
 #include "thread.h"
 
 #include <libpq-fe.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +46,17 @@
  * next rows before it commits what is queued. */
 #define GATHER_US 2000L
 
-/* Columns of the alerts statement after the routing version, each an array. */
+/* Columns of the alerts statement after the routing version, each an array, and the
+ * index of the payload among them. */
 #define ALERT_COLUMNS 16
+#define PAYLOAD_COLUMN 14
+
+/* PostgreSQL's type ids (pg_type.oid) of the statements' parameters, and the bytes of
+ * a one-dimensional array's header in its binary format. */
+#define INT8_OID 20
+#define TEXT_OID 25
+#define TEXT_ARRAY_OID 1009
+#define ARRAY_HEADER_BYTES 20
 
 /* A column array longer than this is freed after its batch rather than kept. */
 #define COLUMN_KEEP_BYTES (256L * 1024)
@@ -243,18 +254,27 @@ static int require_durable_commit(struct archive *archive)
 /* Prepares the two insert statements on the new connection. Returns 0, or -1. */
 static int prepare_statements(PGconn *conn)
 {
+    /* The alerts statement takes the routing version and then text arrays, which its
+     * SQL casts to the columns' types. */
+    static const Oid alert_types[ALERT_COLUMNS + 1] = {
+        INT8_OID,       TEXT_ARRAY_OID, TEXT_ARRAY_OID, TEXT_ARRAY_OID, TEXT_ARRAY_OID,
+        TEXT_ARRAY_OID, TEXT_ARRAY_OID, TEXT_ARRAY_OID, TEXT_ARRAY_OID, TEXT_ARRAY_OID,
+        TEXT_ARRAY_OID, TEXT_ARRAY_OID, TEXT_ARRAY_OID, TEXT_ARRAY_OID, TEXT_ARRAY_OID,
+        TEXT_ARRAY_OID, TEXT_ARRAY_OID,
+    };
     static const struct {
         const char *name;
         const char *sql;
         int params;
+        const Oid *types;
     } statements[] = {
-        {ALERT_STATEMENT, insert_sql, ALERT_COLUMNS + 1},
-        {ACK_STATEMENT, insert_ack_sql, 8},
+        {ALERT_STATEMENT, insert_sql, ALERT_COLUMNS + 1, alert_types},
+        {ACK_STATEMENT, insert_ack_sql, 8, NULL},
     };
 
     for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
         PGresult *result = PQprepare(conn, statements[i].name, statements[i].sql,
-                                     statements[i].params, NULL);
+                                     statements[i].params, statements[i].types);
         int ok = PQresultStatus(result) == PGRES_COMMAND_OK;
 
         PQclear(result);
@@ -448,28 +468,53 @@ static void buf_append(struct text_buf *buf, const char *text, size_t len)
     buf->data[buf->len] = '\0';
 }
 
-/* Appends one element to the array literal in `buf`: NULL, or `value` in double
- * quotes with '"' and '\' escaped. */
-static void array_add(struct text_buf *buf, const char *value)
-{
-    buf_append(buf, buf->len == 0 ? "{" : ",", 1);
-    if (value == NULL) {
-        buf_append(buf, "NULL", 4);
-        return;
-    }
-    buf_append(buf, "\"", 1);
-    for (const char *p = value; *p != '\0';) {
-        size_t run = strcspn(p, "\"\\");
+/* The alerts statement's columns travel as text[] in PostgreSQL's binary array
+ * format: a header, then each element as its length and its bytes. Unlike the text
+ * form, nothing is quoted or escaped, and the server does not parse the literal. */
 
-        buf_append(buf, p, run);
-        p += run;
-        if (*p != '\0') {
-            buf_append(buf, "\\", 1);
-            buf_append(buf, p, 1);
-            p++;
-        }
+static void put_be32(char *out, uint32_t v)
+{
+    out[0] = (char)(v >> 24);
+    out[1] = (char)(v >> 16);
+    out[2] = (char)(v >> 8);
+    out[3] = (char)v;
+}
+
+/* Starts a one-dimensional text array in `buf`: dimensions, flags, element type,
+ * then the length and lower bound of its dimension. array_finish() sets the length. */
+static void array_start(struct text_buf *buf)
+{
+    char header[ARRAY_HEADER_BYTES];
+
+    put_be32(header, 1);
+    put_be32(header + 4, 0);
+    put_be32(header + 8, TEXT_OID);
+    put_be32(header + 12, 0);
+    put_be32(header + 16, 1);
+    buf->len = 0;
+    buf->failed = 0;
+    buf_append(buf, header, sizeof(header));
+}
+
+/* Appends one element: NULL, or the len bytes of value. */
+static void array_add(struct text_buf *buf, const char *value, size_t len)
+{
+    char size[4];
+
+    put_be32(size, value == NULL ? UINT32_MAX : (uint32_t)len);
+    buf_append(buf, size, sizeof(size));
+    if (value != NULL) {
+        buf_append(buf, value, len);
     }
-    buf_append(buf, "\"", 1);
+}
+
+/* Writes the element count into the header, and the flag that some are NULL. */
+static void array_finish(struct text_buf *buf, size_t count, int has_null)
+{
+    if (!buf->failed) {
+        put_be32(buf->data + 4, has_null ? 1 : 0);
+        put_be32(buf->data + 12, (uint32_t)count);
+    }
 }
 
 /* One statement of a batch: all its alerts, or one acknowledgement. */
@@ -484,6 +529,9 @@ struct bound {
     const char *name;
     int count;
     const char *values[ALERT_COLUMNS + 1];
+    int lengths[ALERT_COLUMNS + 1]; /* of the binary values */
+    int formats[ALERT_COLUMNS + 1]; /* 1 for binary, 0 for text */
+    int binary;                     /* nonzero when lengths and formats apply */
     struct text_buf *columns; /* the writer's, emptied by bind_statement() */
     char version[24];
 };
@@ -499,9 +547,10 @@ static void bound_clear(struct bound *bound)
     }
 }
 
-/* Adds one alert to the column arrays. Returns 0, or -1 if memory runs out. */
+/* Adds one alert to the column arrays, noting in has_null the columns that got a
+ * NULL. Returns 0, or -1 if memory runs out. */
 static int bind_alert(struct archive *archive, const struct archive_row *row,
-                      struct bound *bound)
+                      struct bound *bound, int has_null[ALERT_COLUMNS])
 {
     char *endpoint_ids = endpoint_set_match(&archive->endpoints, row->topic, row->payload,
                                             row->payload_len);
@@ -518,7 +567,12 @@ static int bind_alert(struct archive *archive, const struct archive_row *row,
         return -1;
     }
     for (int i = 0; i < ALERT_COLUMNS; i++) {
-        array_add(&bound->columns[i], values[i]);
+        size_t len = i == PAYLOAD_COLUMN ? row->payload_len
+                     : values[i] != NULL  ? strlen(values[i])
+                                          : 0;
+
+        array_add(&bound->columns[i], values[i], len);
+        has_null[i] |= values[i] == NULL;
     }
     free(endpoint_ids);
     return 0;
@@ -532,7 +586,9 @@ static int bind_alert(struct archive *archive, const struct archive_row *row,
 static int bind_statement(struct archive *archive, const struct statement *statement,
                           struct bound *bound)
 {
+    int has_null[ALERT_COLUMNS] = {0};
     const struct ack_row *ack;
+    size_t rows = 0;
 
     memset(bound, 0, sizeof(*bound));
     if (!statement->alerts) {
@@ -552,9 +608,9 @@ static int bind_statement(struct archive *archive, const struct statement *state
     bound->name = ALERT_STATEMENT;
     bound->count = ALERT_COLUMNS + 1;
     bound->columns = archive->columns;
+    bound->binary = 1;
     for (int i = 0; i < ALERT_COLUMNS; i++) {
-        archive->columns[i].len = 0;
-        archive->columns[i].failed = 0;
+        array_start(&archive->columns[i]);
     }
     snprintf(bound->version, sizeof(bound->version), "%lld", archive->endpoints.version);
     bound->values[0] = bound->version;
@@ -564,16 +620,19 @@ static int bind_statement(struct archive *archive, const struct statement *state
         if (i > 0 && strcasecmp(row->id, statement->items[i - 1]->alert->id) == 0) {
             continue;
         }
-        if (bind_alert(archive, row, bound) != 0) {
+        if (bind_alert(archive, row, bound, has_null) != 0) {
             return -1;
         }
+        rows++;
     }
     for (int i = 0; i < ALERT_COLUMNS; i++) {
-        buf_append(&bound->columns[i], "}", 1);
-        if (bound->columns[i].failed) {
+        array_finish(&bound->columns[i], rows, has_null[i]);
+        if (bound->columns[i].failed || bound->columns[i].len > INT_MAX) {
             return -1;
         }
         bound->values[i + 1] = bound->columns[i].data;
+        bound->lengths[i + 1] = (int)bound->columns[i].len;
+        bound->formats[i + 1] = 1;
     }
     return 0;
 }
@@ -696,8 +755,9 @@ static int run_single(struct archive *archive, struct archive_item *item, char *
         log_quote(err, err_size, "out of memory");
         return FAILED;
     }
-    result = PQexecPrepared(archive->conn, bound.name, bound.count, bound.values, NULL,
-                            NULL, 0);
+    result = PQexecPrepared(archive->conn, bound.name, bound.count, bound.values,
+                            bound.binary ? bound.lengths : NULL,
+                            bound.binary ? bound.formats : NULL, 0);
     bound_clear(&bound);
     if (!statement_succeeded(&statement, result)) {
         rc = classify_failure(archive, result,
@@ -726,7 +786,8 @@ static int send_statement(struct archive *archive, const struct statement *state
         log_quote(err, err_size, "out of memory");
     } else {
         sent = PQsendQueryPrepared(archive->conn, bound.name, bound.count, bound.values,
-                                   NULL, NULL, 0);
+                                   bound.binary ? bound.lengths : NULL,
+                                   bound.binary ? bound.formats : NULL, 0);
         if (!sent) {
             database_quote_error(err, err_size, PQerrorMessage(archive->conn));
         }
