@@ -1,0 +1,23 @@
+#!/bin/sh
+# Builds the differential fuzzer of the bridge's row reader with clang, libFuzzer,
+# AddressSanitizer and UndefinedBehaviorSanitizer:
+#
+#   tests/fuzz/build.sh [BUILD_DIR]      (default: build-fuzz)
+#   FUZZ_FINDINGS_DIR=findings BUILD_DIR/fuzz_archive_row -jobs=1 -max_len=4096 \
+#       -dict=tests/fuzz/archive_row.dict CORPUS_DIR
+#
+# Without FUZZ_FINDINGS_DIR the first mismatch aborts and libFuzzer keeps the input.
+set -eu
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$src/build-fuzz}
+flags="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined -g -O1 -fno-omit-frame-pointer"
+
+cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_C_FLAGS="$flags" >/dev/null
+cmake --build "$build" --target iactn_common -j 1 >/dev/null
+clang $flags -fsanitize=fuzzer -I"$src/common" -I"$src/bridge" \
+    $(pkg-config --cflags jansson libpq openssl) \
+    "$src/tests/fuzz/fuzz_archive_row.c" "$src/bridge/archive_row.c" \
+    "$build/common/libiactn_common.a" \
+    $(pkg-config --libs jansson libpq openssl) -o "$build/fuzz_archive_row"
+echo "$build/fuzz_archive_row"
