@@ -267,6 +267,8 @@ static char *list_literal(struct stamp_slice list, int (*check)(const char *))
     return literal;
 }
 
+/* Refuses control bytes, as a JSON parser does in strings, and with them the NUL
+ * bytes that would cut the C strings checked below. */
 static int is_plain(struct stamp_slice slice)
 {
     for (size_t i = 0; i < slice.len; i++) {
@@ -291,7 +293,12 @@ static int read_stamped(struct archive_row *row, const char *payload, size_t len
     char *rest;
 
     if (!stamp_read(payload, len, &v) || v.end >= len || payload[v.end] != ',' ||
-        !is_plain(v.role) || v.state.len > 2) {
+        v.state.len > 2) {
+        return -1;
+    }
+    if (!is_plain(v.states) || !is_plain(v.agencies) || !is_plain(v.principal) ||
+        !is_plain(v.role) || !is_plain(v.state) || !is_plain(v.agency) ||
+        !is_plain(v.received)) {
         return -1;
     }
     row->stamp_text = malloc(v.principal.len + v.agency.len + v.received.len + 3);

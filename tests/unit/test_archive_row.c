@@ -283,12 +283,42 @@ static void invalid_stamps_rejected(void **state)
     free(payload);
 }
 
+/* A NUL byte in a stamp string, after a valid start. jansson and the full parse reject
+ * it as a control character, so the stamp reader must not stop its checks there. */
+static void nul_in_stamp_rejected(void **state)
+{
+    static const char *const after[] = {
+        "\"CA",         "\"mx-cni",         "\"principal\":\"co-dni-liaison",
+        "\"agency\":\"co-dni", "\"received\":\"2026-12-05T15:40:00.005Z",
+    };
+    size_t len;
+    char *payload = sample(state, &len);
+
+    for (size_t i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
+        size_t at = (size_t)(strstr(payload, after[i]) - payload) + strlen(after[i]);
+        char *variant = malloc(len + 1);
+        struct archive_row row;
+        char err[256];
+
+        assert_non_null(variant);
+        memcpy(variant, payload, at);
+        variant[at] = '\0';
+        memcpy(variant + at + 1, payload + at, len - at);
+        assert_null(json_loadb(variant, len + 1, 0, NULL));
+        assert_int_equal(archive_row_parse(&row, TOPIC, variant, len + 1, err, sizeof(err)),
+                         -1);
+        free(variant);
+    }
+    free(payload);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stamped_fixtures_read_without_tree),
         cmocka_unit_test(other_forms_use_full_parse),
         cmocka_unit_test(invalid_stamps_rejected),
+        cmocka_unit_test(nul_in_stamp_rejected),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
