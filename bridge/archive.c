@@ -176,12 +176,18 @@ struct archive *archive_new(const char *conninfo, const char *name,
                             const atomic_int *stop)
 {
     struct archive *archive = calloc(1, sizeof(*archive));
+    pthread_condattr_t attr;
 
     if (archive == NULL) {
         return NULL;
     }
     pthread_mutex_init(&archive->lock, NULL);
-    pthread_cond_init(&archive->work, NULL);
+    /* The writer's timed waits follow the monotonic clock, so that a step of the wall
+     * clock neither stretches nor cuts them. */
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&archive->work, &attr);
+    pthread_condattr_destroy(&attr);
     archive->conninfo = strdup(conninfo);
     archive->name = strdup(name);
     if (archive->conninfo == NULL || archive->name == NULL) {
@@ -1223,7 +1229,7 @@ static void wait_for_work(struct archive *archive, long ms)
         pthread_cond_wait(&archive->work, &archive->lock);
         return;
     }
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_nsec += ms * 1000000L;
     until.tv_sec += until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
@@ -1245,7 +1251,7 @@ static void gather(struct archive *archive, size_t expected)
     if (archive->queued >= expected) {
         return;
     }
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_nsec += GATHER_US * 1000L;
     until.tv_sec += until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
