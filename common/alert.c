@@ -755,6 +755,15 @@ static bool read_digits(const char *s, int n, int *out)
     return true;
 }
 
+/* Days in a month of the proleptic Gregorian calendar, as PostgreSQL counts them. */
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
 int alert_parse_time(const char *s, time_t *out)
 {
     struct tm tm = {0};
@@ -767,8 +776,8 @@ int alert_parse_time(const char *s, time_t *out)
         !read_digits(s + 14, 2, &minute) || s[16] != ':' || !read_digits(s + 17, 2, &second)) {
         return -1;
     }
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
-        second > 60) {
+    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
+        hour > 23 || minute > 59 || second > 60) {
         return -1;
     }
     p = s + 19;

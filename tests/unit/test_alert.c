@@ -143,6 +143,23 @@ static void time_parsing_applies_offsets(void **state)
     assert_int_equal(alert_parse_time("2026-12-04T15:40:00Zjunk", &a), -1);
 }
 
+/* Only days that exist: PostgreSQL refuses the others, so such an alert could be
+ * delivered and never archived. */
+static void time_parsing_knows_month_lengths(void **state)
+{
+    time_t t;
+
+    (void)state;
+    assert_int_equal(alert_parse_time("2024-02-29T00:00:00Z", &t), 0);
+    assert_int_equal(alert_parse_time("2000-02-29T00:00:00Z", &t), 0);
+    assert_int_equal(alert_parse_time("2026-01-31T00:00:00Z", &t), 0);
+    assert_int_equal(alert_parse_time("2026-02-29T00:00:00Z", &t), -1);
+    assert_int_equal(alert_parse_time("2100-02-29T00:00:00Z", &t), -1);
+    assert_int_equal(alert_parse_time("2026-02-31T00:00:00Z", &t), -1);
+    assert_int_equal(alert_parse_time("2026-04-31T00:00:00Z", &t), -1);
+    assert_int_equal(alert_parse_time("2026-11-31T00:00:00Z", &t), -1);
+}
+
 static void utf8_edge_cases(void **state)
 {
     (void)state;
@@ -180,6 +197,7 @@ int main(void)
         cmocka_unit_test(invalid_corpus_is_rejected_with_reason),
         cmocka_unit_test(ack_corpus_is_judged_by_reason),
         cmocka_unit_test(time_parsing_applies_offsets),
+        cmocka_unit_test(time_parsing_knows_month_lengths),
         cmocka_unit_test(utf8_edge_cases),
         cmocka_unit_test(payload_at_limit_is_parsed),
     };
