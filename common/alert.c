@@ -776,8 +776,9 @@ int alert_parse_time(const char *s, time_t *out)
         !read_digits(s + 14, 2, &minute) || s[16] != ':' || !read_digits(s + 17, 2, &second)) {
         return -1;
     }
-    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
-        hour > 23 || minute > 59 || second > 60) {
+    /* PostgreSQL has no year 0000 (1 BC) in its input. */
+    if (year < 1 || month < 1 || month > 12 || day < 1 ||
+        day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60) {
         return -1;
     }
     p = s + 19;

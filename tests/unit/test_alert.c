@@ -143,8 +143,8 @@ static void time_parsing_applies_offsets(void **state)
     assert_int_equal(alert_parse_time("2026-12-04T15:40:00Zjunk", &a), -1);
 }
 
-/* Only days that exist: PostgreSQL refuses the others, so such an alert could be
- * delivered and never archived. */
+/* Only days that exist, from year 1: PostgreSQL refuses the others, so such an alert
+ * could be delivered and never archived. */
 static void time_parsing_knows_month_lengths(void **state)
 {
     time_t t;
@@ -158,6 +158,8 @@ static void time_parsing_knows_month_lengths(void **state)
     assert_int_equal(alert_parse_time("2026-02-31T00:00:00Z", &t), -1);
     assert_int_equal(alert_parse_time("2026-04-31T00:00:00Z", &t), -1);
     assert_int_equal(alert_parse_time("2026-11-31T00:00:00Z", &t), -1);
+    assert_int_equal(alert_parse_time("0001-01-01T00:00:00Z", &t), 0);
+    assert_int_equal(alert_parse_time("0000-01-01T00:00:00Z", &t), -1);
 }
 
 static void utf8_edge_cases(void **state)
