@@ -535,9 +535,8 @@ struct bound {
     const char *name;
     int count;
     const char *values[ALERT_COLUMNS + 1];
-    int lengths[ALERT_COLUMNS + 1]; /* of the binary values */
-    int formats[ALERT_COLUMNS + 1]; /* 1 for binary, 0 for text */
-    int binary;                     /* nonzero when lengths and formats apply */
+    int lengths[ALERT_COLUMNS + 1]; /* of the binary values; libpq ignores the rest */
+    int formats[ALERT_COLUMNS + 1]; /* 1 for binary, 0 (as zeroed) for text */
     struct text_buf *columns; /* the writer's, emptied by bind_statement() */
     char version[24];
 };
@@ -614,7 +613,6 @@ static int bind_statement(struct archive *archive, const struct statement *state
     bound->name = ALERT_STATEMENT;
     bound->count = ALERT_COLUMNS + 1;
     bound->columns = archive->columns;
-    bound->binary = 1;
     for (int i = 0; i < ALERT_COLUMNS; i++) {
         array_start(&archive->columns[i]);
     }
@@ -762,8 +760,7 @@ static int run_single(struct archive *archive, struct archive_item *item, char *
         return FAILED;
     }
     result = PQexecPrepared(archive->conn, bound.name, bound.count, bound.values,
-                            bound.binary ? bound.lengths : NULL,
-                            bound.binary ? bound.formats : NULL, 0);
+                            bound.lengths, bound.formats, 0);
     bound_clear(&bound);
     if (!statement_succeeded(&statement, result)) {
         rc = classify_failure(archive, result,
@@ -792,8 +789,7 @@ static int send_statement(struct archive *archive, const struct statement *state
         log_quote(err, err_size, "out of memory");
     } else {
         sent = PQsendQueryPrepared(archive->conn, bound.name, bound.count, bound.values,
-                                   bound.binary ? bound.lengths : NULL,
-                                   bound.binary ? bound.formats : NULL, 0);
+                                   bound.lengths, bound.formats, 0);
         if (!sent) {
             database_quote_error(err, err_size, PQerrorMessage(archive->conn));
         }
@@ -1219,6 +1215,18 @@ static size_t item_bytes(const struct archive_item *item)
     return item->alert != NULL ? item->alert->payload_len : 256;
 }
 
+/* Returns the time on the work condition's clock `us` microseconds from now. */
+static struct timespec deadline_after(long us)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += us * 1000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    return until;
+}
+
 /* Waits on the work condition for at most `ms` milliseconds, or without limit when
  * `ms` is negative. Called with the lock held. */
 static void wait_for_work(struct archive *archive, long ms)
@@ -1229,10 +1237,7 @@ static void wait_for_work(struct archive *archive, long ms)
         pthread_cond_wait(&archive->work, &archive->lock);
         return;
     }
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += ms * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    until = deadline_after(ms * 1000L);
     pthread_cond_timedwait(&archive->work, &archive->lock, &until);
 }
 
@@ -1251,12 +1256,10 @@ static void gather(struct archive *archive, size_t expected)
     if (archive->queued >= expected) {
         return;
     }
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += GATHER_US * 1000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    until = deadline_after(GATHER_US);
     archive->wake_at = expected;
-    while (archive->queued < expected && !archive->closing && !atomic_load(archive->stop)) {
+    while (archive->queued < expected && !archive->closing &&
+           !atomic_load(archive->stop)) {
         if (pthread_cond_timedwait(&archive->work, &archive->lock, &until) != 0) {
             break;
         }

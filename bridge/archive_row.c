@@ -202,18 +202,25 @@ static const char *read_alert(struct archive_row *row, json_t *alert)
     return NULL;
 }
 
-/* Parses a stamped payload. Text that is valid UTF-8 and parses has no NUL byte
- * (jsontext_parse rejects control characters and \u0000), so jsonb can store it.
- * Returns a new reference, or NULL with err set. */
+/* Checks that a payload is valid UTF-8, which jsontext_parse requires. Returns 0, or
+ * -1 with err set. */
+static int check_utf8(const void *payload, size_t len, char *err, size_t err_size)
+{
+    if (!alert_is_utf8(payload, len)) {
+        snprintf(err, err_size, "payload is not valid UTF-8");
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses a stamped payload that check_utf8() accepted. Text that is valid UTF-8 and
+ * parses has no NUL byte (jsontext_parse rejects control characters and \u0000), so
+ * jsonb can store it. Returns a new reference, or NULL with err set. */
 static json_t *parse_payload(const void *payload, size_t len, char *err, size_t err_size)
 {
     struct jsontext_error json_error;
     json_t *document;
 
-    if (!alert_is_utf8(payload, len)) {
-        snprintf(err, err_size, "payload is not valid UTF-8");
-        return NULL;
-    }
     document = jsontext_parse(payload, len, &json_error);
     if (document == NULL) {
         snprintf(err, err_size, "payload is not JSON: %s (line %d column %d)",
@@ -267,8 +274,8 @@ static char *list_literal(struct stamp_slice list, int (*check)(const char *))
     return literal;
 }
 
-/* Refuses control bytes, as a JSON parser does in strings, and with them the NUL
- * bytes that would cut the C strings checked below. */
+/* Returns whether `slice` is free of control bytes, which JSON rejects in strings.
+ * Among them are NUL bytes, which would cut the C strings checked below. */
 static int is_plain(struct stamp_slice slice)
 {
     for (size_t i = 0; i < slice.len; i++) {
@@ -286,53 +293,54 @@ static int is_plain(struct stamp_slice slice)
  * then reads it with the general parser, which gives the reason. */
 static int read_stamped(struct archive_row *row, const char *payload, size_t len)
 {
-    struct stamp_view v;
+    struct stamp_view view;
     struct jsontext_error json_error;
     char state[3] = "";
     size_t used = 0;
     char *rest;
 
-    if (!stamp_read(payload, len, &v) || v.end >= len || payload[v.end] != ',' ||
-        v.state.len > 2) {
+    if (!stamp_read(payload, len, &view) || view.end >= len || payload[view.end] != ',' ||
+        view.state.len > 2) {
         return -1;
     }
-    if (!is_plain(v.states) || !is_plain(v.agencies) || !is_plain(v.principal) ||
-        !is_plain(v.role) || !is_plain(v.state) || !is_plain(v.agency) ||
-        !is_plain(v.received)) {
+    if (!is_plain(view.states) || !is_plain(view.agencies) || !is_plain(view.principal) ||
+        !is_plain(view.role) || !is_plain(view.state) || !is_plain(view.agency) ||
+        !is_plain(view.received)) {
         return -1;
     }
-    row->stamp_text = malloc(v.principal.len + v.agency.len + v.received.len + 3);
+    row->stamp_text =
+        malloc(view.principal.len + view.agency.len + view.received.len + 3);
     if (row->stamp_text == NULL) {
         return -1;
     }
-    row->sender = keep(row->stamp_text, &used, v.principal);
-    row->received_at = keep(row->stamp_text, &used, v.received);
-    if (v.agency.text != NULL) {
-        row->sender_agency = keep(row->stamp_text, &used, v.agency);
+    row->sender = keep(row->stamp_text, &used, view.principal);
+    row->received_at = keep(row->stamp_text, &used, view.received);
+    if (view.agency.text != NULL) {
+        row->sender_agency = keep(row->stamp_text, &used, view.agency);
     }
-    if (v.state.text != NULL) {
-        memcpy(state, v.state.text, v.state.len);
-        state[v.state.len] = '\0';
+    if (view.state.text != NULL) {
+        memcpy(state, view.state.text, view.state.len);
+        state[view.state.len] = '\0';
     }
     if (!is_principal_id(row->sender) || !is_time(row->received_at) ||
         (row->sender_agency != NULL && !is_agency_id(row->sender_agency)) ||
-        (v.state.text != NULL && !is_state_code(state))) {
+        (view.state.text != NULL && !is_state_code(state))) {
         return -1;
     }
-    row->recipient_states = list_literal(v.states, is_state_code);
-    row->recipient_agencies = list_literal(v.agencies, is_agency_id);
+    row->recipient_states = list_literal(view.states, is_state_code);
+    row->recipient_agencies = list_literal(view.agencies, is_agency_id);
     if (row->recipient_states == NULL || row->recipient_agencies == NULL) {
         return -1;
     }
 
     /* The alert's members are what follows the stamp's comma, after an opening brace. */
-    rest = malloc(len - v.end);
+    rest = malloc(len - view.end);
     if (rest == NULL) {
         return -1;
     }
     rest[0] = '{';
-    memcpy(rest + 1, payload + v.end + 1, len - v.end - 1);
-    row->document = jsontext_parse(rest, len - v.end, &json_error);
+    memcpy(rest + 1, payload + view.end + 1, len - view.end - 1);
+    row->document = jsontext_parse(rest, len - view.end, &json_error);
     free(rest);
     if (row->document == NULL || !json_is_object(row->document) ||
         json_object_get(row->document, "iactn") != NULL) {
@@ -344,17 +352,13 @@ static int read_stamped(struct archive_row *row, const char *payload, size_t len
 /* Frees what a failed read_stamped() left in `row`, keeping its topic and origin. */
 static void forget_stamped(struct archive_row *row)
 {
-    json_decref(row->document);
-    free(row->stamp_text);
-    free(row->recipient_states);
-    free(row->recipient_agencies);
-    row->document = NULL;
-    row->stamp_text = NULL;
-    row->recipient_states = NULL;
-    row->recipient_agencies = NULL;
-    row->sender = row->sender_agency = row->received_at = NULL;
-    row->id = row->category = row->tlp = row->status = row->msg_type = NULL;
-    row->sent = row->expires = NULL;
+    const char *topic = row->topic;
+    char origin[sizeof(row->origin)];
+
+    memcpy(origin, row->origin, sizeof(origin));
+    archive_row_clear(row);
+    row->topic = topic;
+    memcpy(row->origin, origin, sizeof(origin));
 }
 
 int archive_row_parse(struct archive_row *row, const char *topic, const void *payload,
@@ -370,8 +374,7 @@ int archive_row_parse(struct archive_row *row, const char *topic, const void *pa
         return -1;
     }
 
-    if (!alert_is_utf8(payload, len)) {
-        snprintf(err, err_size, "payload is not valid UTF-8");
+    if (check_utf8(payload, len, err, err_size) != 0) {
         goto fail;
     }
     if (read_stamped(row, payload, len) == 0) {
@@ -484,6 +487,9 @@ int ack_row_parse(struct ack_row *row, const char *topic, const void *payload, s
     row->topic = topic;
     if (parse_ack_topic(row, topic) != 0) {
         snprintf(err, err_size, "topic is not iactn/acks/{ORIGIN}/{RECIPIENT}");
+        return -1;
+    }
+    if (check_utf8(payload, len, err, err_size) != 0) {
         return -1;
     }
     row->document = parse_payload(payload, len, err, err_size);

@@ -90,7 +90,7 @@ int history_add(const char *id, const char *origin, const char *category,
                 const struct iactn_state_set *recipients, uint64_t content);
 
 /* Returns a 64-bit hash of a payload, never 0: SipHash-2-4 under a random key drawn
- * at start, so that a client cannot make two different alerts with the same hash. */
+ * at start, so that a client cannot construct two different alerts with the same hash. */
 uint64_t history_content_hash(const void *payload, size_t len);
 
 /* Looks an alert up. On HISTORY_KNOWN writes its origin (3 bytes) to origin, and for

@@ -65,7 +65,7 @@ uint64_t siphash24(const uint8_t key[SIPHASH_KEY_BYTES], const void *data, size_
     for (size_t i = 0; i < block_bytes; i += 8) {
         absorb(&s, load_le64(in + i));
     }
-    /* The last block holds the remaining bytes and, in its top byte, the length. */
+    /* The last block contains the remaining bytes and, in its top byte, the length. */
     memcpy(tail, in + block_bytes, len % 8);
     tail[7] = (uint8_t)len;
     absorb(&s, load_le64(tail));

@@ -351,17 +351,23 @@ enum stamp_verdict stamp_permits(const void *payload, size_t len, const char *st
     return STAMP_ALLOW;
 }
 
-/* Reads an optional `,"name":"value"` member of the sender object. */
-static bool scan_optional(struct scan *s, const char *member, size_t member_len,
+/* Reads the literal text lit, a string constant. */
+#define SCAN_LITERAL(s, lit) scan_literal((s), (lit), sizeof(lit) - 1)
+
+/* Reads an optional member of the sender object, given as its `,"name":` prefix. */
+static bool scan_optional(struct scan *s, const char *prefix, size_t prefix_len,
                           struct stamp_slice *out)
 {
     out->text = NULL;
     out->len = 0;
-    if (!scan_literal(s, member, member_len)) {
+    if (!scan_literal(s, prefix, prefix_len)) {
         return true;
     }
     return scan_string(s, &out->text, &out->len);
 }
+
+#define SCAN_OPTIONAL(s, prefix, out) \
+    scan_optional((s), (prefix), sizeof(prefix) - 1, (out))
 
 /* Reads one list up to its ']' and sets out to the text between the brackets. */
 static bool scan_list_text(struct scan *s, struct stamp_slice *out)
@@ -380,23 +386,20 @@ static bool scan_list_text(struct scan *s, struct stamp_slice *out)
 
 bool stamp_read(const void *payload, size_t len, struct stamp_view *out)
 {
-    static const char sender_infix[] = "},\"sender\":{\"principal\":";
     struct scan s = {payload, (const char *)payload + len};
 
     memset(out, 0, sizeof(*out));
-    if (!scan_literal(&s, stamp_prefix, sizeof(stamp_prefix) - 1) ||
-        !scan_list_text(&s, &out->states) ||
-        !scan_literal(&s, agencies_infix, sizeof(agencies_infix) - 1) ||
-        !scan_list_text(&s, &out->agencies) ||
-        !scan_literal(&s, sender_infix, sizeof(sender_infix) - 1) ||
+    if (!SCAN_LITERAL(&s, stamp_prefix) || !scan_list_text(&s, &out->states) ||
+        !SCAN_LITERAL(&s, agencies_infix) || !scan_list_text(&s, &out->agencies) ||
+        !SCAN_LITERAL(&s, "},\"sender\":{\"principal\":") ||
         !scan_string(&s, &out->principal.text, &out->principal.len) ||
-        !scan_literal(&s, ",\"role\":", 8) ||
+        !SCAN_LITERAL(&s, ",\"role\":") ||
         !scan_string(&s, &out->role.text, &out->role.len) ||
-        !scan_optional(&s, ",\"state\":", 9, &out->state) ||
-        !scan_optional(&s, ",\"agency\":", 10, &out->agency) ||
-        !scan_literal(&s, "},\"received\":", 13) ||
+        !SCAN_OPTIONAL(&s, ",\"state\":", &out->state) ||
+        !SCAN_OPTIONAL(&s, ",\"agency\":", &out->agency) ||
+        !SCAN_LITERAL(&s, "},\"received\":") ||
         !scan_string(&s, &out->received.text, &out->received.len) ||
-        !scan_literal(&s, "}", 1)) {
+        !SCAN_LITERAL(&s, "}")) {
         return false;
     }
     out->end = (size_t)(s.p - (const char *)payload);

@@ -1,6 +1,7 @@
 -- An archived alert is about 1.4 KiB of JSON, kept twice (payload as jsonb and
--- raw_payload as text). Together they pass PostgreSQL's 2 KB threshold, so it
--- compresses both columns of nearly every row. With its default method, pglz, that
+-- raw_payload as text). Together they pass the row size (about 2 kB) above which
+-- PostgreSQL compresses long values, so it compresses both columns of nearly every
+-- row. With its default method, pglz, that
 -- compression took about a sixth of the database's CPU time while the bridges
 -- archived at full speed (perf, bench/run scenario 3). lz4, the other built-in
 -- method, is faster at a similar size. Rows already stored keep pglz, and both

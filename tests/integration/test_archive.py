@@ -64,7 +64,7 @@ class ArchiveTest(harness.StackTestCase):
             (ids, len(ids)))
         self.assertEqual(rows, [(20,)])
 
-    def test_large_alert_stored_compressed_and_read_back_whole(self):
+    def test_large_alert_compressed_with_lz4(self):
         text = "Repeated situation report line for the compression check. " * 80
         alert = harness.make_alert(description={"en": text})
         self.publish(alert)

@@ -143,9 +143,9 @@ static void time_parsing_applies_offsets(void **state)
     assert_int_equal(alert_parse_time("2026-12-04T15:40:00Zjunk", &a), -1);
 }
 
-/* Only days that exist, from year 1: PostgreSQL refuses the others, so such an alert
+/* Only days that exist, from year 1. PostgreSQL rejects the others, so such an alert
  * could be delivered and never archived. */
-static void time_parsing_knows_month_lengths(void **state)
+static void time_parsing_checks_month_lengths(void **state)
 {
     time_t t;
 
@@ -199,7 +199,7 @@ int main(void)
         cmocka_unit_test(invalid_corpus_is_rejected_with_reason),
         cmocka_unit_test(ack_corpus_is_judged_by_reason),
         cmocka_unit_test(time_parsing_applies_offsets),
-        cmocka_unit_test(time_parsing_knows_month_lengths),
+        cmocka_unit_test(time_parsing_checks_month_lengths),
         cmocka_unit_test(utf8_edge_cases),
         cmocka_unit_test(payload_at_limit_is_parsed),
     };

@@ -51,8 +51,8 @@ static char *read_file(const char *path, size_t *len)
 
 /* Stamps `alert` as the plugin does, from `principal` to the first n_states of the
  * fixture's states and to the agencies listed (NULL-terminated). */
-static char *stamp_for(void **state, json_t *alert, const char *principal, size_t n_states,
-                       const char *const *agencies, size_t *len)
+static char *stamp_for(void **state, json_t *alert, const char *principal,
+                       size_t n_states, const char *const *agencies, size_t *len)
 {
     static const char *const states[] = {"CO", "MX", "CA", "BR", "AR", "PE"};
     const struct iactn_policy *p = *state;
@@ -174,8 +174,8 @@ static void stamped_fixtures_read_without_tree(void **state)
 
             for (size_t j = 0; j < 3; j++) {
                 size_t len;
-                char *payload = stamp_for(state, alert, principals[i], counts[j], lists[j],
-                                          &len);
+                char *payload =
+                    stamp_for(state, alert, principals[i], counts[j], lists[j], &len);
 
                 read_and_match(payload, len, 1);
                 free(payload);
@@ -271,7 +271,8 @@ static void invalid_stamps_rejected(void **state)
         char *variant = edit(payload, edits[i][0], edits[i][1]);
         struct archive_row row;
         char err[256];
-        int rc = archive_row_parse(&row, TOPIC, variant, strlen(variant), err, sizeof(err));
+        int rc =
+            archive_row_parse(&row, TOPIC, variant, strlen(variant), err, sizeof(err));
 
         if (rc == 0) {
             print_error("accepted: %s\n", variant);
@@ -288,8 +289,11 @@ static void invalid_stamps_rejected(void **state)
 static void nul_in_stamp_rejected(void **state)
 {
     static const char *const after[] = {
-        "\"CA",         "\"mx-cni",         "\"principal\":\"co-dni-liaison",
-        "\"agency\":\"co-dni", "\"received\":\"2026-12-05T15:40:00.005Z",
+        "\"CA",
+        "\"mx-cni",
+        "\"principal\":\"co-dni-liaison",
+        "\"agency\":\"co-dni",
+        "\"received\":\"2026-12-05T15:40:00.005Z",
     };
     size_t len;
     char *payload = sample(state, &len);
@@ -305,8 +309,8 @@ static void nul_in_stamp_rejected(void **state)
         variant[at] = '\0';
         memcpy(variant + at + 1, payload + at, len - at);
         assert_null(json_loadb(variant, len + 1, 0, NULL));
-        assert_int_equal(archive_row_parse(&row, TOPIC, variant, len + 1, err, sizeof(err)),
-                         -1);
+        assert_int_equal(
+            archive_row_parse(&row, TOPIC, variant, len + 1, err, sizeof(err)), -1);
         free(variant);
     }
     free(payload);
