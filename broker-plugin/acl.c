@@ -100,6 +100,9 @@ static bool carries_stamp(const struct mosquitto_evt_acl_check *ed)
     return stamped;
 }
 
+/* mosquitto runs every ACL check on its one main thread, so one memo serves them all. */
+static struct stamp_memo delivery_memo;
+
 static int check_read(const struct iactn_policy *p, const struct iactn_principal *pr,
                       const struct mosquitto_evt_acl_check *ed)
 {
@@ -112,7 +115,8 @@ static int check_read(const struct iactn_policy *p, const struct iactn_principal
     }
     /* the archiver receives every alert, but like everyone only stamped ones, so an
      * unstamped payload on an alert topic (a will, say) reaches no subscriber */
-    switch (stamp_permits(ed->payload, ed->payloadlen, pr->state, pr->agency)) {
+    switch (stamp_permits_memo(&delivery_memo, ed->payload, ed->payloadlen, pr->state,
+                               pr->agency)) {
     case STAMP_ALLOW:
         return MOSQ_ERR_SUCCESS;
     case STAMP_DENY:

@@ -329,17 +329,15 @@ static bool scan_states(struct scan *s, const char *state, bool *found, size_t *
     return true;
 }
 
-enum stamp_verdict stamp_permits(const void *payload, size_t len, const char *state,
-                                 const char *agency)
+/* The part of the verdict after the list of states: the agencies and the decision. */
+static enum stamp_verdict permits_agency(struct scan *s, bool state_found,
+                                         const char *agency)
 {
-    struct scan s = {payload, (const char *)payload + len};
-    bool state_found, agency_found;
-    size_t n_states, n_agencies;
+    bool agency_found;
+    size_t n_agencies;
 
-    if (!scan_literal(&s, stamp_prefix, sizeof(stamp_prefix) - 1) ||
-        !scan_states(&s, state, &state_found, &n_states) ||
-        !scan_literal(&s, agencies_infix, sizeof(agencies_infix) - 1) ||
-        !scan_list(&s, agency, &agency_found, &n_agencies) || n_states == 0) {
+    if (!scan_literal(s, agencies_infix, sizeof(agencies_infix) - 1) ||
+        !scan_list(s, agency, &agency_found, &n_agencies)) {
         return STAMP_INVALID;
     }
     if (!state_found) {
@@ -349,6 +347,70 @@ enum stamp_verdict stamp_permits(const void *payload, size_t len, const char *st
         return STAMP_DENY;
     }
     return STAMP_ALLOW;
+}
+
+enum stamp_verdict stamp_permits(const void *payload, size_t len, const char *state,
+                                 const char *agency)
+{
+    struct scan s = {payload, (const char *)payload + len};
+    bool state_found;
+    size_t n_states;
+
+    if (!scan_literal(&s, stamp_prefix, sizeof(stamp_prefix) - 1) ||
+        !scan_states(&s, state, &state_found, &n_states) || n_states == 0) {
+        return STAMP_INVALID;
+    }
+    return permits_agency(&s, state_found, agency);
+}
+
+/* Keeps in memo the stamp's bytes up to the end of its list of states, and the list as
+ * a set, when the list has the broker's own "XX" items and fits. Otherwise empties
+ * memo. */
+static void memo_remember(struct stamp_memo *memo, const char *payload, size_t len)
+{
+    const size_t start = sizeof(stamp_prefix) - 1;
+    const char *close;
+    size_t n;
+
+    memo->len = 0;
+    if (len <= start || memcmp(payload, stamp_prefix, start) != 0) {
+        return;
+    }
+    close = memchr(payload + start, ']', len - start);
+    if (close == NULL || (size_t)(close + 1 - payload) > sizeof(memo->text) ||
+        (size_t)(close - payload - start + 1) % 5 != 0) {
+        return;
+    }
+    n = (size_t)(close - payload - start + 1) / 5;
+    memset(&memo->states, 0, sizeof(memo->states));
+    for (size_t i = 0; i < n; i++) {
+        const char *item = payload + start + 5 * i;
+        const char code[3] = {item[1], item[2], '\0'};
+
+        if (item[0] != '"' || !is_upper(item[1]) || !is_upper(item[2]) ||
+            item[3] != '"' || (i + 1 < n && item[4] != ',')) {
+            return;
+        }
+        state_set_add(&memo->states, code);
+    }
+    memo->len = (size_t)(close + 1 - payload);
+    memcpy(memo->text, payload, memo->len);
+}
+
+enum stamp_verdict stamp_permits_memo(struct stamp_memo *memo, const void *payload,
+                                      size_t len, const char *state, const char *agency)
+{
+    struct scan s = {payload, (const char *)payload + len};
+    enum stamp_verdict verdict;
+
+    if (memo->len > 0 && len > memo->len && memcmp(payload, memo->text, memo->len) == 0) {
+        /* the same bytes as a list read before: the same set of states */
+        s.p += memo->len;
+        return permits_agency(&s, state_set_contains(&memo->states, state), agency);
+    }
+    verdict = stamp_permits(payload, len, state, agency);
+    memo_remember(memo, payload, len);
+    return verdict;
 }
 
 /* Reads the literal text lit, a string constant. */

@@ -23,7 +23,7 @@ ALERTS = 1000
 RATE = 100
 
 # Functions of iactn_plugin.so and iactn_common whose inclusive cost is reported.
-FUNCTIONS = ["acl_on_check", "stamp_permits", "rules_allow", "topic_expand",
+FUNCTIONS = ["acl_on_check", "stamp_permits_memo", "rules_allow", "topic_expand",
              "topic_matches", "message_on_message", "alert_parse", "alert_validate",
              "sharing_compute", "stamp_write", "policy_find_principal",
              # mosquitto's own: its loop, and the TLS handshakes within it
@@ -80,7 +80,7 @@ def profile_run(stack, label, variant="iactn", mix="mixed"):
         "read_checks": read_checks,
         "instructions": costs,
         "acl_on_check_per_check": costs.get("acl_on_check", 0) / (read_checks + alerts),
-        "stamp_permits_per_read_check": costs.get("stamp_permits", 0) / read_checks,
+        "stamp_check_per_read_check": costs.get("stamp_permits_memo", 0) / read_checks,
         "message_on_message_per_alert": costs.get("message_on_message", 0) / alerts,
         "rules_allow_per_alert": costs.get("rules_allow", 0) / alerts,
         # the broker's work after the handshakes: publishes, deliveries, acknowledgements

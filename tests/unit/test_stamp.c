@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,6 +195,82 @@ static void stamp_escapes_names(void **state)
     json_decref(alert);
 }
 
+/* The memo gives the verdict stamp_permits gives, whatever came before: payloads
+ * that share the memo's bytes, extend them, differ in their agencies, are cut short,
+ * have other shapes or random damage, checked for principals of every kind. */
+static void memo_agrees_with_full_read(void **state)
+{
+    static const char *const principals[][2] = {
+        {"CA", NULL},     {"CO", "co-dni"}, {"MX", "mx-cni"}, {"BR", NULL}, {"", NULL},
+        {"co", "co-dni"}, {"C", NULL},      {"CO", NULL},     {"MX", NULL},
+    };
+    const char *payloads[16];
+    char many[1400] = "{\"iactn\":{\"recipients\":{\"states\":[";
+    char copy[1400];
+    struct stamp_memo memo = {0};
+    size_t n = 0, hits = 0, sample_len;
+    char *sample = stamp_sample(state, NULL, &sample_len);
+    char *restricted = stamp_sample(state, "mx-cni", &sample_len);
+
+    /* 250 items: more than the memo keeps */
+    for (int i = 0; i < 250; i++) {
+        char item[6];
+
+        snprintf(item, sizeof(item), "%s\"%c%c\"", i ? "," : "", 'A' + i / 26,
+                 'A' + i % 26);
+        strcat(many, item);
+    }
+    strcat(many, "],\"agencies\":[]},\"sender\":{}}}");
+    payloads[n++] = sample;
+    payloads[n++] = restricted;
+    payloads[n++] = "{\"iactn\":{\"recipients\":{\"states\":[\"CA\",\"CO\"],"
+                    "\"agencies\":[]}},\"id\":1}";
+    payloads[n++] = "{\"iactn\":{\"recipients\":{\"states\":[\"CA\",\"CO\"],"
+                    "\"agencies\":[\"co-dni\"]}},\"id\":1}";
+    payloads[n++] = "{\"iactn\":{\"recipients\":{\"states\":[\"CA\",\"CO\"],"
+                    "\"agencies\":[\"mx-cni\"";
+    payloads[n++] = "{\"iactn\":{\"recipients\":{\"states\":[\"CA\",\"CO\"]";
+    payloads[n++] = "{\"iactn\":{\"recipients\":{\"states\":[\"CA\",\"CO\",\"MX\"],"
+                    "\"agencies\":[]}}}";
+    payloads[n++] = "{\"iactn\":{\"recipients\":{\"states\":[\"CA\",\"Co\"],"
+                    "\"agencies\":[]}}}";
+    payloads[n++] = "{\"iactn\":{\"recipients\":{\"states\":[\"CA\", \"CO\"],"
+                    "\"agencies\":[]}}}";
+    payloads[n++] = "{\"iactn\":{\"recipients\":{\"states\":[],\"agencies\":[]}}}";
+    payloads[n++] = many;
+    srand(7);
+    for (int round = 0; round < 200000; round++) {
+        /* deliveries of one alert follow each other: a new payload every 8 checks */
+        const char *payload = payloads[(size_t)(round / 8 * 7919) % n];
+        const char *const *who = principals[rand() % 9];
+        size_t len = strlen(payload);
+
+        if (rand() % 4 == 0) {
+            /* a damaged copy of the payload */
+            memcpy(copy, payload, len);
+            copy[rand() % len] = "\"],[AZ:"[rand() % 7];
+            payload = copy;
+        }
+        if (rand() % 8 == 0) {
+            len = (size_t)rand() % (len + 1);
+        }
+        if (memo.len > 0 && len > memo.len && memcmp(payload, memo.text, memo.len) == 0) {
+            hits++;
+        }
+        if (stamp_permits_memo(&memo, payload, len, who[0], who[1]) !=
+            stamp_permits(payload, len, who[0], who[1])) {
+            fail_msg("round %d: verdicts differ for %s on %.*s", round, who[0], (int)len,
+                     payload);
+        }
+    }
+    /* a good share of the checks went through the memo */
+    if (hits < 50000) {
+        fail_msg("only %zu of 200000 checks used the memo", hits);
+    }
+    free(sample);
+    free(restricted);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +280,7 @@ int main(void)
         cmocka_unit_test(malformed_stamps_are_invalid),
         cmocka_unit_test(original_bytes_follow_stamp),
         cmocka_unit_test(stamp_escapes_names),
+        cmocka_unit_test(memo_agrees_with_full_read),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
