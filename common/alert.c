@@ -79,14 +79,27 @@ static void member_path(char *out, size_t size, const char *path, const char *na
     format_path(out, size, "%s/%s", path, name);
 }
 
-/* Length in Unicode code points, as JSON Schema counts it. */
-static size_t utf8_length(const char *s)
+/* Length in Unicode code points, as JSON Schema counts it: the bytes that are not
+ * continuation bytes (10xxxxxx). Counted eight bytes at a time, because every text of
+ * every alert goes through here. */
+static size_t utf8_length(const char *s, size_t len)
 {
-    size_t n = 0;
+    const uint64_t high = 0x8080808080808080ull;
+    size_t n = len, i = 0;
 
-    for (; *s; s++) {
-        if (((unsigned char)*s & 0xC0) != 0x80) {
-            n++;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w, continuation;
+
+        memcpy(&w, s + i, 8);
+        /* bit 7 of each byte set and bit 6 clear; the shift moves bit 6 to bit 7 */
+        continuation = w & ~(w << 1) & high;
+        if (continuation) {
+            n -= (size_t)__builtin_popcountll(continuation);
+        }
+    }
+    for (; i < len; i++) {
+        if (((unsigned char)s[i] & 0xC0) == 0x80) {
+            n--;
         }
     }
     return n;
@@ -100,7 +113,7 @@ static int check_string(json_t *v, const char *path, size_t min, size_t max,
     if (!json_is_string(v)) {
         return fail(err, "schema", path, "%s must be a string", path);
     }
-    n = utf8_length(json_string_value(v));
+    n = utf8_length(json_string_value(v), json_string_length(v));
     if (n < min || n > max) {
         return fail(err, "schema", path, "%s must be %zu to %zu characters long", path,
                     min, max);

@@ -174,6 +174,43 @@ static void utf8_edge_cases(void **state)
     assert_int_equal(alert_is_utf8((const unsigned char *)"\xff", 1), 0);
 }
 
+/* A headline holds at most 256 characters, whatever their width in bytes: 256 pass
+ * and 257 fail for mixes of 1- to 4-byte characters that start at every offset. */
+static void headline_length_counts_characters(void **state)
+{
+    static const char *const widths[] = {"a", "\xc3\xa9", "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80"};
+    char path[512], text[257 * 4 + 1];
+    struct iactn_alert_error err = {0};
+    json_t *alert;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/valid/amber_with_states.json", fixtures);
+    alert = json_load_file(path, 0, NULL);
+    assert_non_null(alert);
+    for (size_t shift = 0; shift < 8; shift++) {
+        for (size_t count = 255; count <= 257; count++) {
+            size_t used = 0;
+            json_t *headline = json_object();
+
+            for (size_t i = 0; i < count; i++) {
+                /* runs of plain letters with wider characters between them */
+                const char *c = widths[(i + shift) % 11 < 4 ? (i + shift) % 11 : 0];
+
+                memcpy(text + used, c, strlen(c));
+                used += strlen(c);
+            }
+            json_object_set_new(headline, "en", json_stringn(text, used));
+            json_object_set_new(alert, "headline", headline);
+            if ((alert_validate(alert, &err) == 0) != (count <= 256)) {
+                fail_msg("%zu characters (%zu bytes, shift %zu) judged wrongly", count,
+                         used, shift);
+            }
+        }
+    }
+    json_decref(alert);
+}
+
 static void payload_at_limit_is_parsed(void **state)
 {
     size_t len = ALERT_MAX_BYTES;
@@ -202,6 +239,7 @@ int main(void)
         cmocka_unit_test(time_parsing_checks_month_lengths),
         cmocka_unit_test(utf8_edge_cases),
         cmocka_unit_test(payload_at_limit_is_parsed),
+        cmocka_unit_test(headline_length_counts_characters),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
