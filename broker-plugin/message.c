@@ -98,17 +98,74 @@ static void recipients_text(const struct iactn_recipients *r, char *out, size_t 
     out[used] = '\0';
 }
 
-/* Appends the stamp's facts as MQTT 5 user properties. The list is appended to, never
- * replaced, because mosquitto 2.0.11 leaks a replaced list. */
+/* The stamp's facts that go out as MQTT 5 user properties (see
+ * message_set_user_properties). */
+enum {
+    PROPERTY_SENDER = 1,
+    PROPERTY_ORIGIN = 2,
+    PROPERTY_RECIPIENTS = 4,
+};
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} property_names[] = {
+    {"sender", PROPERTY_SENDER},
+    {"origin", PROPERTY_ORIGIN},
+    {"recipients", PROPERTY_RECIPIENTS},
+};
+
+static unsigned user_properties;
+
+int message_set_user_properties(const char *list)
+{
+    unsigned bits = 0;
+    const char *p = list;
+
+    if (strcmp(list, "none") == 0) {
+        user_properties = 0;
+        return 0;
+    }
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        size_t i;
+
+        for (i = 0; i < sizeof(property_names) / sizeof(property_names[0]); i++) {
+            if (strlen(property_names[i].name) == n &&
+                strncmp(property_names[i].name, p, n) == 0) {
+                break;
+            }
+        }
+        if (i == sizeof(property_names) / sizeof(property_names[0])) {
+            return -1;
+        }
+        bits |= property_names[i].bit;
+        if (p[n] == '\0') {
+            break;
+        }
+        p += n + 1;
+    }
+    user_properties = bits;
+    return 0;
+}
+
+/* Appends the chosen facts of the stamp as MQTT 5 user properties. The list is
+ * appended to, never replaced, because mosquitto 2.0.11 leaks a replaced list. */
 static void add_properties(struct mosquitto_evt_message *ed,
                            const struct iactn_principal *sender, const char *recipients)
 {
-    mosquitto_property_add_string_pair(&ed->properties, MQTT_PROP_USER_PROPERTY,
-                                       "iactn-sender", sender->id);
-    mosquitto_property_add_string_pair(&ed->properties, MQTT_PROP_USER_PROPERTY,
-                                       "iactn-origin", sender->state);
-    mosquitto_property_add_string_pair(&ed->properties, MQTT_PROP_USER_PROPERTY,
-                                       "iactn-recipients", recipients);
+    if (user_properties & PROPERTY_SENDER) {
+        mosquitto_property_add_string_pair(&ed->properties, MQTT_PROP_USER_PROPERTY,
+                                           "iactn-sender", sender->id);
+    }
+    if (user_properties & PROPERTY_ORIGIN) {
+        mosquitto_property_add_string_pair(&ed->properties, MQTT_PROP_USER_PROPERTY,
+                                           "iactn-origin", sender->state);
+    }
+    if (user_properties & PROPERTY_RECIPIENTS) {
+        mosquitto_property_add_string_pair(&ed->properties, MQTT_PROP_USER_PROPERTY,
+                                           "iactn-recipients", recipients);
+    }
 }
 
 /* An alert id names one alert: sending the identical payload again (a QoS 1 resend) is

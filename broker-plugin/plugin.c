@@ -77,7 +77,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
                           struct mosquitto_opt *opts, int opt_count)
 {
     const char *conninfo = find_option(opts, opt_count, "conninfo");
-    const char *history_days;
+    const char *history_days, *user_properties;
     int days;
 
     (void)userdata;
@@ -92,6 +92,17 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
     if (days < 1 || days > 3650) {
         plugin_log(MOSQ_LOG_ERR, "plugin_opt_history_days=%s is invalid: give 1 to 3650",
                    history_days);
+        return MOSQ_ERR_INVAL;
+    }
+    user_properties = find_option(opts, opt_count, "user_properties");
+    if (user_properties == NULL) {
+        user_properties = "sender,origin";
+    }
+    if (message_set_user_properties(user_properties) != 0) {
+        plugin_log(MOSQ_LOG_ERR,
+                   "plugin_opt_user_properties=%s is invalid: give none, or a "
+                   "comma-separated list of sender, origin and recipients",
+                   user_properties);
         return MOSQ_ERR_INVAL;
     }
     audit_start(conninfo);

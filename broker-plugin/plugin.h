@@ -39,6 +39,11 @@ void snapshot_stop(void);
  * reason code (certificate_revoked, certificate_expired, principal_suspended, ...). */
 const char *auth_refusal_reason(const struct iactn_policy *p, const struct iactn_cert *c);
 
+/* Chooses the facts of the stamp that accepted alerts carry as MQTT 5 user
+ * properties: a comma-separated list of sender, origin and recipients, or "none".
+ * The default is sender,origin. Returns 0, or -1 for an unknown name. */
+int message_set_user_properties(const char *list);
+
 /* Connected clients and the certificate each one presented. */
 int clients_add(const struct mosquitto *client, const char *client_id,
                 const char *fingerprint);

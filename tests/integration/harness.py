@@ -543,6 +543,8 @@ class Stack:
     def __init__(self, bridge=False, plugin=True, principals=DEMO_PRINCIPALS):
         self.with_bridge = bridge
         self.with_plugin = plugin
+        # further plugin_opt_NAME lines of mosquitto.conf, {NAME: value}
+        self.plugin_options = {}
         self.principals = list(principals)
         self.root = None
         self.pg_port = None
@@ -830,6 +832,9 @@ class Stack:
             text = handle.read()
         for key, value in substitutions.items():
             text = text.replace(key, value)
+        for name, value in self.plugin_options.items():
+            text = text.replace("plugin_opt_conninfo ", f"plugin_opt_{name} {value}\n"
+                                "plugin_opt_conninfo ", 1)
         if not self.with_plugin:
             # Without the plugin only the TLS layer can be checked: take the identity
             # from the certificate so that mosquitto lets clients in.

@@ -60,7 +60,8 @@ class StampTest(harness.StackTestCase):
         _, message = self.publish_forged()
         self.assertEqual(message.user_properties.get("iactn-sender"), "co-dni-liaison")
         self.assertEqual(message.user_properties.get("iactn-origin"), "CO")
-        self.assertEqual(message.user_properties.get("iactn-recipients"), "CO,MX")
+        # the recipients stay in the stamp unless the broker is told to repeat them
+        self.assertNotIn("iactn-recipients", message.user_properties)
 
     def test_client_iactn_property_refused(self):
         alert = harness.make_alert(distribution={"states": ["MX"]})
@@ -68,6 +69,53 @@ class StampTest(harness.StackTestCase):
                                     user_properties=[("iactn-sender", "mx-cni-liaison")])
         self.assertNotAuthorized(code)
         self.assertEqual(self.mexico.collect(2), [])
+
+
+class UserPropertiesOptionTest(harness.StackTestCase):
+    """plugin_opt_user_properties chooses the facts of the stamp that go out as user
+    properties; a broker given an unknown name does not start."""
+
+    def restart_with(self, value):
+        self.stack.plugin_options["user_properties"] = value
+        self.addCleanup(self.stack.restart_broker)
+        self.addCleanup(self.stack.plugin_options.clear)
+        self.stack.restart_broker()
+
+    def deliver(self):
+        mexico = self.stack.connect("mx-cni-system", subscribe="iactn/alerts/#")
+        liaison = self.stack.connect("co-dni-liaison")
+        alert = harness.make_alert(distribution={"states": ["MX"]})
+        self.assertAccepted(liaison.publish("iactn/alerts/CO/imminent-threat", alert))
+        messages = mexico.collect(5, count=1)
+        self.assertEqual(len(messages), 1, "Mexico did not receive the alert")
+        self.assertEqual(messages[0].json()["iactn"]["recipients"]["states"], ["CO", "MX"])
+        return {k: v for k, v in messages[0].user_properties.items()
+                if k.startswith("iactn-")}
+
+    def test_all_three(self):
+        self.restart_with("sender,origin,recipients")
+        self.assertEqual(self.deliver(), {"iactn-sender": "co-dni-liaison",
+                                          "iactn-origin": "CO", "iactn-recipients": "CO,MX"})
+
+    def test_recipients_only(self):
+        self.restart_with("recipients")
+        self.assertEqual(self.deliver(), {"iactn-recipients": "CO,MX"})
+
+    def test_none(self):
+        self.restart_with("none")
+        self.assertEqual(self.deliver(), {})
+
+    def test_unknown_name_stops_the_broker(self):
+        self.addCleanup(self.stack.start_broker)
+        self.addCleanup(self.stack.plugin_options.clear)
+        for value in ("sender,country", "sender,", "Sender"):
+            with self.subTest(value=value):
+                self.stack.plugin_options["user_properties"] = value
+                mark = self.stack.log_mark()
+                with self.assertRaises(harness.HarnessError):
+                    self.stack.restart_broker()
+                self.assertTrue(any(f"plugin_opt_user_properties={value} is invalid" in line
+                                    for line in self.stack.log_lines(mark)), value)
 
 
 if __name__ == "__main__":
