@@ -154,24 +154,6 @@ static size_t read_escape(struct reader *r, const char **c, char *out)
 /* Reads the string whose opening quote is at r->p. Sets *str and *n to its decoded
  * contents: a slice of the text when it has no escapes, else a malloc'd buffer that
  * is also stored in *owned for the caller to free. */
-/* Whether any of the 8 bytes at p is a quote, a backslash or a control character, the
- * bytes that end the plain run of a string. A word-wise test: a byte b is zero when
- * (b - 1) & ~b has its top bit set, and below 0x20 when (b - 0x20) & ~b has. A borrow
- * can only pass to the bytes after one that is found, so the answer for the whole word
- * is exact. */
-static bool has_special_byte(const char *p)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t w, quote, backslash;
-
-    memcpy(&w, p, 8);
-    quote = w ^ (ones * '"');
-    backslash = w ^ (ones * '\\');
-    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
-            ((w - ones * 0x20) & ~w)) &
-           high;
-}
-
 static bool read_string(struct reader *r, const char **str, size_t *n, char **owned)
 {
     const char *s = r->p + 1;
@@ -181,7 +163,7 @@ static bool read_string(struct reader *r, const char **str, size_t *n, char **ow
     size_t used;
 
     *owned = NULL;
-    while (r->end - c >= 8 && !has_special_byte(c)) {
+    while (r->end - c >= 8 && !jsontext_word_ends_run(c)) {
         c += 8;
     }
     for (; c < r->end && *c != '"' && *c != '\\'; c++) {

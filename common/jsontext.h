@@ -9,7 +9,10 @@
 #define IACTN_JSONTEXT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 struct jsontext_error {
     int line;   /* counted from 1 */
@@ -26,5 +29,23 @@ struct jsontext_error {
  * as it came and the archive stores it as text.
  * Returns a new reference, or NULL with err filled. */
 json_t *jsontext_parse(const void *text, size_t len, struct jsontext_error *err);
+
+/* Whether any of the 8 bytes at p is a quote, a backslash or a control character, the
+ * bytes that end a plain run of a string. A word-wise test: a byte b is zero when
+ * (b - 1) & ~b has its top bit set, and below 0x20 when (b - 0x20) & ~b has. A borrow
+ * can only pass to the bytes after one that is found, so the answer for the whole word
+ * is exact. */
+static inline bool jsontext_word_ends_run(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t w, quote, backslash;
+
+    memcpy(&w, p, 8);
+    quote = w ^ (ones * '"');
+    backslash = w ^ (ones * '\\');
+    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
+            ((w - ones * 0x20) & ~w)) &
+           high;
+}
 
 #endif

@@ -211,6 +211,39 @@ static void headline_length_counts_characters(void **state)
     json_decref(alert);
 }
 
+/* Digits inside strings are text, whatever escapes come before them and wherever
+ * they fall in the eight-byte words the number check skips strings by; a real number
+ * of 1,001 digits after such a string is refused. */
+static void long_numbers_found_outside_strings_only(void **state)
+{
+    static const char *const escapes[] = {"", "\\\"", "\\\\", "\\\\\\\"", "\\u0041"};
+    char digits[1003], text[1200]; /* "7.777...": 1,001 digits */
+    struct iactn_alert_error err = {0};
+
+    (void)state;
+    memset(digits, '7', 1002);
+    digits[1] = '.';
+    digits[1002] = '\0';
+    for (size_t pad = 0; pad < 16; pad++) {
+        for (size_t e = 0; e < sizeof(escapes) / sizeof(escapes[0]); e++) {
+            json_t *j;
+
+            snprintf(text, sizeof(text), "{\"a\":\"%.*s%s%s\"}", (int)pad,
+                     "xxxxxxxxxxxxxxxx", escapes[e], digits);
+            j = alert_parse(text, strlen(text), &err);
+            if (j == NULL) {
+                fail_msg("digits in a string refused (pad %zu, escape %zu): %s", pad, e,
+                         err.reason);
+            }
+            json_decref(j);
+            snprintf(text, sizeof(text), "{\"a\":\"%.*s%s\",\"b\":%s}", (int)pad,
+                     "xxxxxxxxxxxxxxxx", escapes[e], digits);
+            assert_null(alert_parse(text, strlen(text), &err));
+            assert_string_equal(err.reason, "number_out_of_range");
+        }
+    }
+}
+
 static void payload_at_limit_is_parsed(void **state)
 {
     size_t len = ALERT_MAX_BYTES;
@@ -240,6 +273,7 @@ int main(void)
         cmocka_unit_test(utf8_edge_cases),
         cmocka_unit_test(payload_at_limit_is_parsed),
         cmocka_unit_test(headline_length_counts_characters),
+        cmocka_unit_test(long_numbers_found_outside_strings_only),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
