@@ -11,12 +11,35 @@ static const char agencies_infix[] = ",\"agencies\":[";
 
 void stamp_format_time(const struct timespec *t, char *out, size_t out_size)
 {
-    struct tm tm;
-    char base[24];
+    /* Every alert is stamped, and the part up to the seconds changes once a second, so
+     * each thread formats it once a second. */
+    static _Thread_local time_t base_second = (time_t)-1;
+    static _Thread_local char base[24];
+    long ms = t->tv_nsec / 1000000;
 
-    gmtime_r(&t->tv_sec, &tm);
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, out_size, "%s.%03ldZ", base, t->tv_nsec / 1000000);
+    if (t->tv_sec != base_second) {
+        struct tm tm;
+
+        gmtime_r(&t->tv_sec, &tm);
+        if (strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
+            /* a year beyond 9999: not kept */
+            base_second = (time_t)-1;
+            snprintf(out, out_size, "%s.%03ldZ", base, ms);
+            return;
+        }
+        base_second = t->tv_sec;
+    }
+    if (out_size < 25 || ms < 0 || ms > 999) {
+        snprintf(out, out_size, "%s.%03ldZ", base, ms);
+        return;
+    }
+    memcpy(out, base, 19);
+    out[19] = '.';
+    out[20] = (char)('0' + ms / 100);
+    out[21] = (char)('0' + ms / 10 % 10);
+    out[22] = (char)('0' + ms % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
 }
 
 /* A buffer, sized in advance, that the stamp is written into by hand. Building the

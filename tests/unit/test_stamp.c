@@ -271,6 +271,29 @@ static void memo_agrees_with_full_read(void **state)
     free(restricted);
 }
 
+/* The time in the stamp matches gmtime and strftime for every millisecond, for times
+ * that repeat a second, move on, and go back. */
+static void received_time_formatted(void **state)
+{
+    static const time_t seconds[] = {1796485200, 1796485200, 1796485201, 951782399,
+                                     951782400,  0,          1796485201, 253402300799};
+    char got[32], want[32], base[24];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(seconds) / sizeof(seconds[0]); i++) {
+        for (long ms = 0; ms < 1000; ms += 7) {
+            struct timespec t = {seconds[i], ms * 1000000 + 999999};
+            struct tm tm;
+
+            gmtime_r(&t.tv_sec, &tm);
+            strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+            snprintf(want, sizeof(want), "%s.%03ldZ", base, ms);
+            stamp_format_time(&t, got, sizeof(got));
+            assert_string_equal(got, want);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +304,7 @@ int main(void)
         cmocka_unit_test(original_bytes_follow_stamp),
         cmocka_unit_test(stamp_escapes_names),
         cmocka_unit_test(memo_agrees_with_full_read),
+        cmocka_unit_test(received_time_formatted),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
