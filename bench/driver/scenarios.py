@@ -86,7 +86,7 @@ def publish_throughput(stack, settings, variants=("iactn", "bare", "dynsec")):
     cases = [(mix, variant) for mix in ("mixed", "broadcast") for variant in variants]
     cases += [("mixed_quiet_log", variant) for variant in variants[:2]]
     runs = {case: [] for case in cases}
-    for _ in range(settings["repeats"]):
+    for _ in range(settings["throughput_repeats"]):
         for mix, variant in cases:
             quiet = mix.endswith("_quiet_log")
             stack.use(variant, BENCH_CONFIG, QUIET_LOG if quiet else None)
