@@ -31,6 +31,7 @@ static int on_tick(int event, void *event_data, void *userdata)
     snapshot_tick();
     audit_tick();
     history_tick();
+    message_tick();
     /* certificates expire without any policy change: look once a second */
     policy = snapshot_policy();
     if (policy && now != last_expiry_check) {

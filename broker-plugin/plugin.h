@@ -39,6 +39,10 @@ void snapshot_stop(void);
  * reason code (certificate_revoked, certificate_expired, principal_suspended, ...). */
 const char *auth_refusal_reason(const struct iactn_policy *p, const struct iactn_cert *c);
 
+/* Writes the count of accepted alerts that had no log line of their own, once their
+ * second is over. */
+void message_tick(void);
+
 /* Chooses the facts of the stamp that accepted alerts carry as MQTT 5 user
  * properties: a comma-separated list of sender, origin and recipients, or "none".
  * The default is sender,origin. Returns 0, or -1 for an unknown name. */

@@ -2,6 +2,8 @@
 subscribers see the verified principal in a stamp the broker wrote."""
 
 import json
+import re
+import time
 
 import harness
 
@@ -116,6 +118,43 @@ class UserPropertiesOptionTest(harness.StackTestCase):
                     self.stack.restart_broker()
                 self.assertTrue(any(f"plugin_opt_user_properties={value} is invalid" in line
                                     for line in self.stack.log_lines(mark)), value)
+
+
+class AcceptedLogLinesTest(harness.StackTestCase):
+    """Accepted alerts get a log line each, up to 10 a second; the others of that
+    second are counted in one line once it is over."""
+
+    ALERTS = 60
+
+    def test_burst_is_counted_not_lost(self):
+        liaison = self.stack.connect("co-dni-liaison")
+        mark = self.stack.log_mark()
+        for _ in range(self.ALERTS):
+            liaison.publish_nowait("iactn/alerts/CO/imminent-threat",
+                                   harness.make_alert(distribution={"states": ["MX"]}))
+        deadline = time.monotonic() + 20
+        while liaison.unacknowledged() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(liaison.ack_counts.get(harness.RC_NO_MATCHING_SUBSCRIBERS, 0) +
+                         liaison.ack_counts.get(harness.RC_SUCCESS, 0), self.ALERTS)
+        # the count of a second is written at the first tick after it
+        self.assertIsNotNone(self.stack.wait_for_log(r"alerts accepted without a line",
+                                                     since=mark))
+        time.sleep(1.5)
+        lines = [line for line in self.stack.log_lines(mark) if "principal=co-dni-liaison"
+                 in line or "alerts accepted without" in line]
+        per_second, counted = {}, 0
+        for line in lines:
+            if "alert accepted principal=co-dni-liaison" in line:
+                second = line.split(": ", 1)[0]
+                per_second[second] = per_second.get(second, 0) + 1
+            match = re.search(r"alerts accepted without a line of their own count=(\d+)",
+                              line)
+            if match:
+                counted += int(match.group(1))
+        self.assertLessEqual(max(per_second.values()), 10, per_second)
+        self.assertGreater(counted, 0)
+        self.assertEqual(sum(per_second.values()) + counted, self.ALERTS)
 
 
 if __name__ == "__main__":
