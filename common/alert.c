@@ -704,7 +704,7 @@ static bool numbers_fit(const char *s, size_t len)
         char c = s[i];
 
         if (in_string) {
-            /* a parsed string holds no control bytes, so only its end stops the skip */
+            /* a parsed string contains no control bytes, so only its end stops the skip */
             if (len - i >= 8 && !jsontext_word_ends_run(s + i)) {
                 i += 8;
                 continue;

@@ -33,7 +33,7 @@ json_t *jsontext_parse(const void *text, size_t len, struct jsontext_error *err)
 /* Whether any of the 8 bytes at p is a quote, a backslash or a control character, the
  * bytes that end a plain run of a string. A word-wise test: a byte b is zero when
  * (b - 1) & ~b has its top bit set, and below 0x20 when (b - 0x20) & ~b has. A borrow
- * can only pass to the bytes after one that is found, so the answer for the whole word
+ * can only pass to the bytes after one that is found, so the result for the whole word
  * is exact. */
 static inline bool jsontext_word_ends_run(const char *p)
 {

@@ -48,19 +48,19 @@ void *stamp_write_original(const void *original, size_t original_len,
 enum stamp_verdict stamp_permits(const void *payload, size_t len, const char *state,
                                  const char *agency);
 
-/* What stamp_permits_memo() keeps of the last stamp it read: the stamp's bytes from
- * its start to the end of its list of states, and that list as a set. */
+/* Memory of stamp_permits_memo(): the bytes of the last stamp it read, from the start
+ * to the end of its list of states, and that list as a set. */
 struct stamp_memo {
     size_t len; /* 0 when empty */
     struct iactn_state_set states;
     char text[1024];
 };
 
-/* Decides as stamp_permits() does. A payload that starts with the bytes memo holds
- * has the same list of states, so only the rest of the stamp is read; the copies of
- * one alert reach their subscribers one after the other, and each copy is checked.
- * Otherwise the stamp is read in full and memo keeps it. memo starts zeroed and must
- * not be used by two threads at once. */
+/* Decides as stamp_permits() does. A payload that starts with the bytes in memo has the
+ * same list of states, so only the rest of its stamp is read. mosquitto checks the
+ * copies of one alert one after the other, so most checks take this path. Otherwise
+ * the stamp is read in full and memo keeps it. memo starts zeroed and must not be
+ * used by two threads at once. */
 enum stamp_verdict stamp_permits_memo(struct stamp_memo *memo, const void *payload,
                                       size_t len, const char *state, const char *agency);
 

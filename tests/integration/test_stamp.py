@@ -62,7 +62,7 @@ class StampTest(harness.StackTestCase):
         _, message = self.publish_forged()
         self.assertEqual(message.user_properties.get("iactn-sender"), "co-dni-liaison")
         self.assertEqual(message.user_properties.get("iactn-origin"), "CO")
-        # the recipients stay in the stamp unless the broker is told to repeat them
+        # the recipients stay in the stamp unless the broker is configured to repeat them
         self.assertNotIn("iactn-recipients", message.user_properties)
 
     def test_client_iactn_property_refused(self):

@@ -174,7 +174,7 @@ static void utf8_edge_cases(void **state)
     assert_int_equal(alert_is_utf8((const unsigned char *)"\xff", 1), 0);
 }
 
-/* A headline holds at most 256 characters, whatever their width in bytes: 256 pass
+/* A headline has at most 256 characters, whatever their width in bytes: 256 pass
  * and 257 fail for mixes of 1- to 4-byte characters that start at every offset. */
 static void headline_length_counts_characters(void **state)
 {
@@ -212,8 +212,8 @@ static void headline_length_counts_characters(void **state)
 }
 
 /* Digits inside strings are text, whatever escapes come before them and wherever
- * they fall in the eight-byte words the number check skips strings by; a real number
- * of 1,001 digits after such a string is refused. */
+ * they fall in the eight-byte words by which the number check skips strings. A real
+ * number of 1,001 digits after such a string is rejected. */
 static void long_numbers_found_outside_strings_only(void **state)
 {
     static const char *const escapes[] = {"", "\\\"", "\\\\", "\\\\\\\"", "\\u0041"};

@@ -242,7 +242,7 @@ static void memo_agrees_with_full_read(void **state)
     for (int round = 0; round < 200000; round++) {
         /* deliveries of one alert follow each other: a new payload every 8 checks */
         const char *payload = payloads[(size_t)(round / 8 * 7919) % n];
-        const char *const *who = principals[rand() % 9];
+        const char *const *principal = principals[rand() % 9];
         size_t len = strlen(payload);
 
         if (rand() % 4 == 0) {
@@ -257,10 +257,10 @@ static void memo_agrees_with_full_read(void **state)
         if (memo.len > 0 && len > memo.len && memcmp(payload, memo.text, memo.len) == 0) {
             hits++;
         }
-        if (stamp_permits_memo(&memo, payload, len, who[0], who[1]) !=
-            stamp_permits(payload, len, who[0], who[1])) {
-            fail_msg("round %d: verdicts differ for %s on %.*s", round, who[0], (int)len,
-                     payload);
+        if (stamp_permits_memo(&memo, payload, len, principal[0], principal[1]) !=
+            stamp_permits(payload, len, principal[0], principal[1])) {
+            fail_msg("round %d: verdicts differ for %s on %.*s", round, principal[0],
+                     (int)len, payload);
         }
     }
     /* a good share of the checks went through the memo */
