@@ -130,14 +130,15 @@ static int check_read(const struct iactn_policy *p, const struct iactn_principal
     return MOSQ_ERR_ACL_DENIED;
 }
 
-static void audit_denial(const struct iactn_principal *pr, const char *action,
+/* Queues the denial's audit row. Returns true when the denial may also have a log
+ * line (see audit_record_limited). */
+static bool audit_denial(const struct iactn_principal *pr, const char *action,
                          const char *topic, long rule_id, const char *reason)
 {
     char detail[128];
 
-    snprintf(detail, sizeof(detail), "{\"rule\":%ld,\"reason\":\"%s\"}", rule_id,
-             reason);
-    audit_record_limited(pr->id, action, topic, detail);
+    snprintf(detail, sizeof(detail), "{\"rule\":%ld,\"reason\":\"%s\"}", rule_id, reason);
+    return audit_record_limited(pr->id, action, topic, detail);
 }
 
 static int check_subscribe(const struct iactn_policy *p, const struct iactn_principal *pr,
@@ -150,9 +151,11 @@ static int check_subscribe(const struct iactn_policy *p, const struct iactn_prin
         rules_allow(p, pr, ACCESS_SUBSCRIBE, filter, MODE_COVER_FILTER, &rule_id)) {
         return MOSQ_ERR_SUCCESS;
     }
-    plugin_log(MOSQ_LOG_NOTICE, "subscribe denied principal=%s filter=%s rule=%ld", pr->id,
-               ed->topic, rule_id);
-    audit_denial(pr, "subscribe-denied", ed->topic, rule_id, "no_rule_covers_filter");
+    if (audit_denial(pr, "subscribe-denied", ed->topic, rule_id,
+                     "no_rule_covers_filter")) {
+        plugin_log(MOSQ_LOG_NOTICE, "subscribe denied principal=%s filter=%s rule=%ld",
+                   pr->id, ed->topic, rule_id);
+    }
     return MOSQ_ERR_ACL_DENIED;
 }
 
@@ -169,14 +172,17 @@ static int check_write(const struct iactn_policy *p, const struct iactn_principa
         reason = "forged_stamp";
     } else if (is_alert_topic(ed->topic) && ed->retain) {
         reason = "alert_retained";
-    } else if (rules_allow(p, pr, ACCESS_PUBLISH, ed->topic, MODE_MATCH_TOPIC, &rule_id)) {
+    } else if (rules_allow(p, pr, ACCESS_PUBLISH, ed->topic, MODE_MATCH_TOPIC,
+                           &rule_id)) {
         return MOSQ_ERR_SUCCESS;
     } else if (rule_id) {
         reason = "denied_by_rule";
     }
-    plugin_log(MOSQ_LOG_NOTICE, "publish denied principal=%s topic=%s rule=%ld reason=%s",
-               pr->id, ed->topic, rule_id, reason);
-    audit_denial(pr, "publish-denied", ed->topic, rule_id, reason);
+    if (audit_denial(pr, "publish-denied", ed->topic, rule_id, reason)) {
+        plugin_log(MOSQ_LOG_NOTICE,
+                   "publish denied principal=%s topic=%s rule=%ld reason=%s", pr->id,
+                   ed->topic, rule_id, reason);
+    }
     return MOSQ_ERR_ACL_DENIED;
 }
 

@@ -14,15 +14,16 @@
 
 #define QUEUE_CAPACITY 8192
 #define BATCH_MAX 256
-#define LIMITED_PER_SECOND 20          /* denial rows per principal and second */
+#define LIMITED_PER_SECOND 20                  /* denial rows per principal and second */
 #define LIMITED_SHARE (QUEUE_CAPACITY * 3 / 4) /* the rest is kept for other rows */
 #define LIMIT_SLOTS 1024
 
-/* Denial rows counted per principal (by hash of its id; colliding ids share a slot). */
+/* Denials counted per principal (by hash of its id; colliding ids share a slot). */
 struct limit_slot {
     time_t second;
-    unsigned count;
-    unsigned long suppressed;
+    unsigned count;                 /* denials within the rate in that second */
+    unsigned long suppressed;       /* rows left out of audit_log */
+    unsigned long lines_suppressed; /* denials left without a log line */
     char actor[64];
 };
 
@@ -97,11 +98,20 @@ static unsigned int slot_of(const char *actor)
     return h % LIMIT_SLOTS;
 }
 
-/* Writes one row saying how many denial rows of a principal were left out. */
+/* Writes one row saying how many denial rows of a principal were left out, and one
+ * log line saying how many of its denials had no line of their own. */
 static void flush_suppressed(struct limit_slot *slot)
 {
     char detail[64];
 
+    if (slot->lines_suppressed > 0) {
+        plugin_log(MOSQ_LOG_NOTICE,
+                   "denials without a line of their own principal=%s count=%lu "
+                   "second=%lld limit=%d/s",
+                   slot->actor, slot->lines_suppressed, (long long)slot->second,
+                   LIMITED_PER_SECOND);
+        slot->lines_suppressed = 0;
+    }
     if (slot->suppressed == 0) {
         return;
     }
@@ -110,7 +120,7 @@ static void flush_suppressed(struct limit_slot *slot)
     slot->suppressed = 0;
 }
 
-void audit_record_limited(const char *actor, const char *action, const char *object,
+bool audit_record_limited(const char *actor, const char *action, const char *object,
                           const char *detail)
 {
     time_t now = time(NULL);
@@ -122,12 +132,18 @@ void audit_record_limited(const char *actor, const char *action, const char *obj
         slot->count = 0;
         snprintf(slot->actor, sizeof(slot->actor), "%s", actor ? actor : "-");
     }
-    if (slot->count >= LIMITED_PER_SECOND || audit.count >= LIMITED_SHARE) {
+    if (slot->count >= LIMITED_PER_SECOND) {
         slot->suppressed++;
-        return;
+        slot->lines_suppressed++;
+        return false;
     }
     slot->count++;
-    audit_record(actor, action, object, detail);
+    if (audit.count >= LIMITED_SHARE) {
+        slot->suppressed++;
+    } else {
+        audit_record(actor, action, object, detail);
+    }
+    return true;
 }
 
 void audit_start(const char *conninfo)
@@ -251,7 +267,8 @@ void audit_tick(void)
     time_t now = time(NULL);
 
     for (int i = 0; i < LIMIT_SLOTS; i++) {
-        if (limits[i].suppressed && limits[i].second != now) {
+        if ((limits[i].suppressed || limits[i].lines_suppressed) &&
+            limits[i].second != now) {
             flush_suppressed(&limits[i]);
         }
     }

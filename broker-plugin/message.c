@@ -32,10 +32,11 @@ static int reject(const char *principal, const char *topic, const char *reason,
     }
     text = audit ? json_dumps(audit, JSON_COMPACT) : NULL;
 
-    plugin_log(MOSQ_LOG_NOTICE,
-               "publish rejected principal=%s topic=%s reason=%s detail=\"%s\"", principal,
-               topic, reason, detail);
-    audit_record_limited(principal, "publish-rejected", topic, text);
+    if (audit_record_limited(principal, "publish-rejected", topic, text)) {
+        plugin_log(MOSQ_LOG_NOTICE,
+                   "publish rejected principal=%s topic=%s reason=%s detail=\"%s\"",
+                   principal, topic, reason, detail);
+    }
     free(text);
     json_decref(audit);
     return MOSQ_ERR_ACL_DENIED;

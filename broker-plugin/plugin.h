@@ -80,8 +80,10 @@ void audit_record(const char *actor, const char *action, const char *object,
 /* Queues a denial row like audit_record, but at most 20 a second for each actor and
  * only while the queue is less than three quarters full, so that a client cannot crowd
  * out other rows by provoking denials. Rows left out are counted and written later as
- * one "audit-suppressed" row per actor. */
-void audit_record_limited(const char *actor, const char *action, const char *object,
+ * one "audit-suppressed" row per actor. Returns true when the denial is within the
+ * actor's 20 a second, and the caller then logs a line for it. The denials beyond
+ * are counted in one log line per actor and second. */
+bool audit_record_limited(const char *actor, const char *action, const char *object,
                           const char *detail);
 
 /* Opens the audit link (without blocking) and writes queued rows from the tick. */

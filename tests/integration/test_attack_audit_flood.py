@@ -1,11 +1,13 @@
-"""A flood of denials cannot blank the audit trail.
+"""A flood of denials can neither blank the audit trail nor flood the broker's log.
 
 The plugin writes audit rows through a bounded queue. Denial rows are limited to 20 a
 second for each principal and to three quarters of the queue; the rows left out are
 counted in one "audit-suppressed" row per principal, and connection rows keep the rest
-of the queue.
+of the queue. Log lines for denials are limited to the same 20 a second per principal,
+and the rest of each second are counted in one line.
 """
 
+import re
 import time
 
 import harness
@@ -64,6 +66,29 @@ class AuditFloodTest(harness.StackTestCase):
             "the connect row after the flood was dropped")
         self.assertEqual([line for line in self.stack.log_lines() if "dropped=" in line],
                          [], "the audit queue dropped rows")
+        self.assertLogAccountsFor("br-pf-system", BATCHES * FILTERS_PER_BATCH)
+
+    def assertLogAccountsFor(self, principal, expected):
+        """Assert at most 20 denial lines a second for principal, and that the lines
+        and the counts of the lines left out add up to expected."""
+        deadline = time.monotonic() + 20
+        while True:
+            per_second, counted = {}, 0
+            for line in self.stack.log_lines():
+                if f"subscribe denied principal={principal} " in line:
+                    second = line.split(": ", 1)[0]
+                    per_second[second] = per_second.get(second, 0) + 1
+                match = re.search(rf"denials without a line of their own "
+                                  rf"principal={principal} count=(\d+)", line)
+                if match:
+                    counted += int(match.group(1))
+            logged = sum(per_second.values())
+            if logged + counted >= expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual(logged + counted, expected, "denials neither logged nor counted")
+        self.assertGreater(counted, 0, "the log lines were not limited")
+        self.assertLessEqual(max(per_second.values()), 20, per_second)
 
 
 if __name__ == "__main__":
