@@ -1,12 +1,16 @@
 #!/bin/sh
-# Builds the differential fuzzer of the bridge's row reader with clang, libFuzzer,
-# AddressSanitizer and UndefinedBehaviorSanitizer:
+# Builds the differential fuzzers with clang, libFuzzer, AddressSanitizer and
+# UndefinedBehaviorSanitizer. fuzz_archive_row checks the bridge's row reader, and
+# fuzz_stamp_memo checks stamp_permits_memo() against stamp_permits().
 #
 #   tests/fuzz/build.sh [BUILD_DIR]      (default: build-fuzz)
 #   FUZZ_FINDINGS_DIR=findings BUILD_DIR/fuzz_archive_row -jobs=1 -max_len=4096 \
 #       -dict=tests/fuzz/archive_row.dict CORPUS_DIR
+#   BUILD_DIR/fuzz_stamp_memo -jobs=1 -max_len=4096 -dict=tests/fuzz/stamp_memo.dict \
+#       CORPUS_DIR tests/fuzz/stamp_memo_seeds
 #
-# Without FUZZ_FINDINGS_DIR the first mismatch aborts and libFuzzer keeps the input.
+# Without FUZZ_FINDINGS_DIR the first mismatch of fuzz_archive_row aborts and libFuzzer
+# keeps the input. fuzz_stamp_memo always aborts at the first mismatch.
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build-fuzz}
@@ -20,4 +24,9 @@ clang $flags -fsanitize=fuzzer -I"$src/common" -I"$src/bridge" \
     "$src/tests/fuzz/fuzz_archive_row.c" "$src/bridge/archive_row.c" \
     "$build/common/libiactn_common.a" \
     $(pkg-config --libs jansson libpq openssl) -o "$build/fuzz_archive_row"
+clang $flags -fsanitize=fuzzer -I"$src/common" \
+    $(pkg-config --cflags jansson libpq openssl) \
+    "$src/tests/fuzz/fuzz_stamp_memo.c" "$build/common/libiactn_common.a" \
+    $(pkg-config --libs jansson libpq openssl) -o "$build/fuzz_stamp_memo"
 echo "$build/fuzz_archive_row"
+echo "$build/fuzz_stamp_memo"
