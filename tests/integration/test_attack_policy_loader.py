@@ -113,8 +113,22 @@ class PolicyLoaderAttackTest(harness.StackTestCase):
         regex = re.compile(pattern)
         return sum(1 for line in self.stack.log_lines(since) if regex.search(line))
 
+    def task_descriptors(self):
+        """Return {thread id: {descriptor: link target}} for the broker's threads."""
+        pid = self.stack.broker.pid
+        tables = {}
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            folder = f"/proc/{pid}/task/{tid}/fd"
+            try:
+                tables[int(tid)] = {name: os.readlink(f"{folder}/{name}")
+                                    for name in os.listdir(folder)}
+            except FileNotFoundError:
+                pass  # a descriptor closed, or the thread ended, while being read
+        return tables
+
     def broker_descriptors(self):
-        return len(os.listdir(f"/proc/{self.stack.broker.pid}/fd"))
+        """Return the descriptors of the broker's threads, the loader's own included."""
+        return sum(len(table) for table in self.task_descriptors().values())
 
     def wait_for_acl_rules(self, count, since, timeout=APPLY_TIMEOUT_S):
         """Wait for a policy load with `count` topic_acl rows logged after `since`."""
@@ -328,6 +342,28 @@ class PolicyLoaderAttackTest(harness.StackTestCase):
         self.assertIsNotNone(
             self.stack.wait_for_log(r"policy loaded reason=change", mark, timeout=35),
             "the policy was not loaded after the failure ended")
+
+    def assertLoaderOwnsTable(self):
+        """Assert that the loader thread has a descriptor table of its own, with no
+        socket that the broker's main thread also holds."""
+        tables = self.task_descriptors()
+        main = tables.pop(self.stack.broker.pid)
+        self.assertEqual(len(tables), 1, f"expected one loader thread: {sorted(tables)}")
+        loader = next(iter(tables.values()))
+        self.assertLessEqual(len(loader), 5, f"the loader kept descriptors: {loader}")
+        shared = {target for target in loader.values() if target.startswith("socket:")}
+        shared &= set(main.values())
+        self.assertEqual(shared, set(), "the main thread holds the loader's socket")
+
+    def test_loader_owns_descriptor_table(self):
+        """The loader thread works in a descriptor table of its own, before and after
+        it reconnects, so the broker's table is not shared."""
+        self.assertLoaderOwnsTable()
+        mark = self.stack.log_mark()
+        self.stack.query("SELECT pg_terminate_backend(%s)", (self.loader_pid(),))
+        self.assertIsNotNone(self.stack.wait_for_log(POLICY_RESTORED, mark),
+                             "the loader did not reconnect")
+        self.assertLoaderOwnsTable()
 
     def test_reloads_leak_no_descriptors(self):
         """Fifty reloads leave the broker's descriptor count unchanged."""
