@@ -320,31 +320,45 @@ static bool scan_list(struct scan *s, const char *wanted, bool *found, size_t *c
     }
 }
 
-/* Reads the list of states up to its ']' as scan_list() does. The broker writes it as
- * "XX" items joined by commas, which are read here at fixed offsets of five bytes,
- * because every delivery check reads the list. Any other shape goes to scan_list(). */
+/* Returns the number of items when the len bytes at list, the text between a list's
+ * brackets, are "XX" items of two capital letters joined by commas, the form the broker
+ * writes. Such items sit at fixed offsets of five bytes. Returns 0 for any other text. */
+static size_t fixed_state_items(const char *list, size_t len)
+{
+    size_t n;
+
+    if (len == 0 || (len + 1) % 5 != 0) {
+        return 0;
+    }
+    n = (len + 1) / 5;
+    for (size_t i = 0; i < n; i++) {
+        const char *item = list + 5 * i;
+
+        if (item[0] != '"' || !is_upper(item[1]) || !is_upper(item[2]) ||
+            item[3] != '"' || (i + 1 < n && item[4] != ',')) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* Reads the list of states up to its ']' as scan_list() does. A list in the broker's
+ * form is read at fixed offsets (fixed_state_items), any other goes to scan_list(). */
 static bool scan_states(struct scan *s, const char *state, bool *found, size_t *count)
 {
     const char *close = memchr(s->p, ']', (size_t)(s->end - s->p));
     bool seen = false;
-    size_t len, n;
+    size_t n;
 
     if (close == NULL) {
         return false;
     }
-    len = (size_t)(close - s->p);
-    if (len == 0 || (len + 1) % 5 != 0) {
+    n = fixed_state_items(s->p, (size_t)(close - s->p));
+    if (n == 0) {
         return scan_list(s, state, found, count);
     }
-    n = (len + 1) / 5;
     for (size_t i = 0; i < n; i++) {
-        const char *item = s->p + 5 * i;
-
-        if (item[0] != '"' || !is_upper(item[1]) || !is_upper(item[2]) || item[3] != '"' ||
-            (i + 1 < n && item[4] != ',')) {
-            return scan_list(s, state, found, count);
-        }
-        seen |= item[1] == state[0] && item[2] == state[1];
+        seen |= s->p[5 * i + 1] == state[0] && s->p[5 * i + 2] == state[1];
     }
     *found = seen && strlen(state) == 2;
     *count = n;
@@ -387,8 +401,7 @@ enum stamp_verdict stamp_permits(const void *payload, size_t len, const char *st
 }
 
 /* Keeps in memo the stamp's bytes up to the end of its list of states, and the list as
- * a set, when the list has the broker's own "XX" items and fits. Otherwise empties
- * memo. */
+ * a set, when the list is in the broker's form and fits. Otherwise empties memo. */
 static void memo_remember(struct stamp_memo *memo, const char *payload, size_t len)
 {
     const size_t start = sizeof(stamp_prefix) - 1;
@@ -400,20 +413,18 @@ static void memo_remember(struct stamp_memo *memo, const char *payload, size_t l
         return;
     }
     close = memchr(payload + start, ']', len - start);
-    if (close == NULL || (size_t)(close + 1 - payload) > sizeof(memo->text) ||
-        (size_t)(close - payload - start + 1) % 5 != 0) {
+    if (close == NULL || (size_t)(close + 1 - payload) > sizeof(memo->text)) {
         return;
     }
-    n = (size_t)(close - payload - start + 1) / 5;
+    n = fixed_state_items(payload + start, (size_t)(close - payload - start));
+    if (n == 0) {
+        return;
+    }
     memset(&memo->states, 0, sizeof(memo->states));
     for (size_t i = 0; i < n; i++) {
         const char *item = payload + start + 5 * i;
         const char code[3] = {item[1], item[2], '\0'};
 
-        if (item[0] != '"' || !is_upper(item[1]) || !is_upper(item[2]) ||
-            item[3] != '"' || (i + 1 < n && item[4] != ',')) {
-            return;
-        }
         state_set_add(&memo->states, code);
     }
     memo->len = (size_t)(close + 1 - payload);
@@ -424,16 +435,17 @@ enum stamp_verdict stamp_permits_memo(struct stamp_memo *memo, const void *paylo
                                       size_t len, const char *state, const char *agency)
 {
     struct scan s = {payload, (const char *)payload + len};
-    enum stamp_verdict verdict;
 
-    if (memo->len > 0 && len > memo->len && memcmp(payload, memo->text, memo->len) == 0) {
-        /* the same bytes as a list read before: the same set of states */
-        s.p += memo->len;
-        return permits_agency(&s, state_set_contains(&memo->states, state), agency);
+    if (memo->len == 0 || len <= memo->len ||
+        memcmp(payload, memo->text, memo->len) != 0) {
+        memo_remember(memo, payload, len);
+        if (memo->len == 0) {
+            return stamp_permits(payload, len, state, agency);
+        }
     }
-    verdict = stamp_permits(payload, len, state, agency);
-    memo_remember(memo, payload, len);
-    return verdict;
+    /* a list in the broker's form, read now or before: the same set of states */
+    s.p += memo->len;
+    return permits_agency(&s, state_set_contains(&memo->states, state), agency);
 }
 
 /* Reads the literal text lit, a string constant. */

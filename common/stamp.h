@@ -59,8 +59,8 @@ struct stamp_memo {
 /* Decides as stamp_permits() does. A payload that starts with the bytes in memo has the
  * same list of states, so only the rest of its stamp is read. mosquitto checks the
  * copies of one alert one after the other, so most checks take this path. Otherwise
- * the stamp is read in full and memo keeps it. memo starts zeroed and must not be
- * used by two threads at once. */
+ * memo takes the payload's list when it is in the broker's form, and any other stamp
+ * is read in full. memo starts zeroed and must not be used by two threads at once. */
 enum stamp_verdict stamp_permits_memo(struct stamp_memo *memo, const void *payload,
                                       size_t len, const char *state, const char *agency);
 
