@@ -99,7 +99,7 @@ static void recipients_text(const struct iactn_recipients *r, char *out, size_t 
     out[used] = '\0';
 }
 
-/* At most this many "alert accepted" lines a second; the rest are counted into one
+/* At most this many "alert accepted" lines a second. The rest are counted into one
  * line per second. Each line cost the broker about 25 µs (a formatted write to the log
  * file), and a sender could otherwise fill the disk with them. The archive contains
  * every accepted alert. */

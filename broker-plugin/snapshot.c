@@ -419,7 +419,7 @@ int snapshot_start(const char *conninfo)
         return -1;
     }
     snap.thread_started = true;
-    /* The thread now holds the start's connection in a table of its own, and the copy
+    /* The thread now owns the start's connection in a table of its own, and the copy
      * of its socket in the broker's table must go, or it would outlive the thread's
      * PQfinish. The wait lasts as long as the thread takes to close a few descriptors. */
     pthread_mutex_lock(&snap.lock);

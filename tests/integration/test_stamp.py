@@ -75,7 +75,7 @@ class StampTest(harness.StackTestCase):
 
 class UserPropertiesOptionTest(harness.StackTestCase):
     """plugin_opt_user_properties chooses the facts of the stamp that go out as user
-    properties; a broker given an unknown name does not start."""
+    properties. A broker given an unknown name does not start."""
 
     def restart_with(self, value):
         self.stack.plugin_options["user_properties"] = value
@@ -121,7 +121,7 @@ class UserPropertiesOptionTest(harness.StackTestCase):
 
 
 class AcceptedLogLinesTest(harness.StackTestCase):
-    """Accepted alerts get a log line each, up to 10 a second; the others of that
+    """Accepted alerts get a log line each, up to 10 a second. The others of that
     second are counted in one line once it is over."""
 
     ALERTS = 60
