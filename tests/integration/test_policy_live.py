@@ -174,7 +174,7 @@ class LivePolicyTest(harness.StackTestCase):
                             for m in received), received)
         self.assertIsNotNone(brazil_excluded(), "the deny rule did not last")
         # A copy of a probe stamped for Brazil before the change may still be on its way
-        # when the drain above runs; only a copy whose stamp leaves Brazil out is a leak.
+        # when the drain above runs. Only a copy whose stamp leaves Brazil out is a leak.
         leaked = [m for m in brazil.collect(0.5)
                   if "BR" not in m.json()["iactn"]["recipients"]["states"]]
         self.assertEqual(leaked, [], "Brazil received an excluded alert")
