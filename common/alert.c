@@ -666,67 +666,9 @@ int alert_is_utf8(const unsigned char *s, size_t len)
     return 1;
 }
 
-/* Scans the number that starts at s[*i] and advances *i past it. Returns false if it
- * has more than ALERT_MAX_NUMBER_DIGITS digits or an exponent beyond
- * +-ALERT_MAX_NUMBER_EXPONENT. */
-static bool number_fits(const char *s, size_t len, size_t *i)
-{
-    size_t digits = 0;
-    long exponent = 0;
-
-    if (s[*i] == '-') {
-        (*i)++;
-    }
-    for (; *i < len && ((s[*i] >= '0' && s[*i] <= '9') || s[*i] == '.'); (*i)++) {
-        digits += s[*i] != '.';
-    }
-    if (*i < len && (s[*i] == 'e' || s[*i] == 'E')) {
-        (*i)++;
-        if (*i < len && (s[*i] == '+' || s[*i] == '-')) {
-            (*i)++;
-        }
-        for (; *i < len && s[*i] >= '0' && s[*i] <= '9'; (*i)++) {
-            if (exponent <= ALERT_MAX_NUMBER_EXPONENT) {
-                exponent = exponent * 10 + (s[*i] - '0');
-            }
-        }
-    }
-    return digits <= ALERT_MAX_NUMBER_DIGITS && exponent <= ALERT_MAX_NUMBER_EXPONENT;
-}
-
-/* Returns true if every number outside the strings of the JSON text fits the limits
- * of number_fits(). The text is scanned as it is, so run it after the JSON parse. */
-static bool numbers_fit(const char *s, size_t len)
-{
-    bool in_string = false;
-
-    for (size_t i = 0; i < len;) {
-        char c = s[i];
-
-        if (in_string) {
-            /* a parsed string contains no control bytes, so only its end stops the skip */
-            if (len - i >= 8 && !jsontext_word_ends_run(s + i)) {
-                i += 8;
-                continue;
-            }
-            in_string = c != '"';
-            i += c == '\\' ? 2 : 1;
-        } else if (c == '"') {
-            in_string = true;
-            i++;
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            if (!number_fits(s, len, &i)) {
-                return false;
-            }
-        } else {
-            i++;
-        }
-    }
-    return true;
-}
-
 json_t *alert_parse(const void *payload, size_t len, struct iactn_alert_error *err)
 {
+    struct jsontext_numbers numbers;
     struct jsontext_error jerr;
     json_t *root;
 
@@ -739,7 +681,7 @@ json_t *alert_parse(const void *payload, size_t len, struct iactn_alert_error *e
         fail(err, "invalid_utf8", "", "the alert is not valid UTF-8");
         return NULL;
     }
-    root = jsontext_parse(payload, len, &jerr);
+    root = jsontext_parse_numbers(payload, len, &numbers, &jerr);
     if (root == NULL) {
         fail(err, "invalid_json", "", "invalid JSON at line %d column %d: %s", jerr.line,
              jerr.column, jerr.text);
@@ -750,7 +692,9 @@ json_t *alert_parse(const void *payload, size_t len, struct iactn_alert_error *e
         fail(err, "not_object", "", "the alert must be a JSON object");
         return NULL;
     }
-    if (!numbers_fit(payload, len)) {
+    /* the archive's limits, see alert.h */
+    if (numbers.digits > ALERT_MAX_NUMBER_DIGITS ||
+        numbers.exponent > ALERT_MAX_NUMBER_EXPONENT) {
         json_decref(root);
         fail(err, "number_out_of_range", "",
              "a number has more than %d digits or an exponent beyond +-%d, which the "

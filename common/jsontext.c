@@ -14,7 +14,10 @@ struct reader {
     const char *p;
     const char *end;
     struct jsontext_error *err;
+    struct jsontext_numbers numbers; /* maximum digits and exponent so far */
 };
+
+#define EXPONENT_CAP 1000000
 
 static void *fail(struct reader *r, const char *at, const char *text)
 {
@@ -226,7 +229,7 @@ static json_t *read_number(struct reader *r)
     bool real = false;
     char small[64], *text = small;
     json_t *value;
-    size_t n;
+    size_t n, digits, exponent = 0;
 
     if (*c == '-') {
         c++;
@@ -243,7 +246,10 @@ static json_t *read_number(struct reader *r)
     while (is_digit(r, c)) {
         c++;
     }
+    digits = (size_t)(c - s) - (*s == '-');
     if (c < r->end && *c == '.') {
+        const char *point = c;
+
         real = true;
         if (!is_digit(r, ++c)) {
             return fail(r, s, "invalid number");
@@ -251,6 +257,7 @@ static json_t *read_number(struct reader *r)
         while (is_digit(r, c)) {
             c++;
         }
+        digits += (size_t)(c - point) - 1;
     }
     if (c < r->end && (*c == 'e' || *c == 'E')) {
         real = true;
@@ -261,9 +268,17 @@ static json_t *read_number(struct reader *r)
         if (!is_digit(r, c)) {
             return fail(r, s, "invalid number");
         }
-        while (is_digit(r, c)) {
-            c++;
+        for (; is_digit(r, c); c++) {
+            if (exponent < EXPONENT_CAP) {
+                exponent = exponent * 10 + (size_t)(*c - '0');
+            }
         }
+    }
+    if (digits > r->numbers.digits) {
+        r->numbers.digits = digits;
+    }
+    if (exponent > r->numbers.exponent) {
+        r->numbers.exponent = exponent < EXPONENT_CAP ? exponent : EXPONENT_CAP;
     }
     n = (size_t)(c - s);
     if (n >= sizeof(small) && (text = malloc(n + 1)) == NULL) {
@@ -448,14 +463,25 @@ static json_t *read_value(struct reader *r, int depth)
 
 json_t *jsontext_parse(const void *text, size_t len, struct jsontext_error *err)
 {
-    struct reader r = {text, text, (const char *)text + len, err};
+    struct jsontext_numbers numbers;
+
+    return jsontext_parse_numbers(text, len, &numbers, err);
+}
+
+json_t *jsontext_parse_numbers(const void *text, size_t len,
+                               struct jsontext_numbers *numbers,
+                               struct jsontext_error *err)
+{
+    struct reader r = {text, text, (const char *)text + len, err, {0, 0}};
     json_t *root;
 
+    *numbers = r.numbers;
     skip_space(&r);
     if (r.p >= r.end || (*r.p != '{' && *r.p != '[')) {
         return fail(&r, r.p, "'[' or '{' expected");
     }
     root = read_value(&r, 0);
+    *numbers = r.numbers;
     if (root == NULL) {
         return NULL;
     }

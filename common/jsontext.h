@@ -30,6 +30,19 @@ struct jsontext_error {
  * Returns a new reference, or NULL with err filled. */
 json_t *jsontext_parse(const void *text, size_t len, struct jsontext_error *err);
 
+/* Size of the numbers of a parsed text. */
+struct jsontext_numbers {
+    size_t digits;   /* maximum digits of one number, before and after its point */
+    size_t exponent; /* maximum exponent, sign ignored, capped at 1,000,000 */
+};
+
+/* Parses as jsontext_parse does and fills numbers, so that a caller with limits on
+ * numbers needs no second pass over the text. On failure, numbers covers the text
+ * read before the error. */
+json_t *jsontext_parse_numbers(const void *text, size_t len,
+                               struct jsontext_numbers *numbers,
+                               struct jsontext_error *err);
+
 /* Whether any of the 8 bytes at p is a quote, a backslash or a control character, the
  * bytes that end a plain run of a string. A word-wise test: a byte b is zero when
  * (b - 1) & ~b has its top bit set, and below 0x20 when (b - 0x20) & ~b has. A borrow

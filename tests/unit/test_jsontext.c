@@ -1,7 +1,9 @@
 /* The broker's JSON reader must accept exactly the texts jansson accepts (with
  * JSON_REJECT_DUPLICATES), except for a NUL byte after a number or a literal, and build
  * equal values. Each case is read by both and the results compared: hand-written edge
- * cases, the fixture corpus, and many random mutations of the fixtures. */
+ * cases, the fixture corpus, and many random mutations of the fixtures. For each
+ * accepted text, the maximum digits and exponent that the reader reports must match a
+ * plain scan of the text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,49 @@
 
 #include "alert.h"
 #include "jsontext.h"
+
+/* Returns the maximum digits and exponent of the numbers of an accepted text, from a
+ * plain scan of its bytes outside strings. */
+static struct jsontext_numbers scan_numbers(const char *s, size_t len)
+{
+    struct jsontext_numbers maximum = {0, 0};
+    bool in_string = false;
+
+    for (size_t i = 0; i < len;) {
+        size_t digits = 0, exponent = 0;
+
+        if (in_string) {
+            in_string = s[i] != '"';
+            i += s[i] == '\\' ? 2 : 1;
+            continue;
+        }
+        if (s[i] == '"') {
+            in_string = true;
+            i++;
+            continue;
+        }
+        if (s[i] != '-' && (s[i] < '0' || s[i] > '9')) {
+            i++;
+            continue;
+        }
+        i += s[i] == '-';
+        for (; i < len && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.'); i++) {
+            digits += s[i] != '.';
+        }
+        if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+            i++;
+            i += i < len && (s[i] == '+' || s[i] == '-');
+            for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+                exponent =
+                    exponent < 1000000 ? exponent * 10 + (size_t)(s[i] - '0') : exponent;
+            }
+        }
+        maximum.digits = digits > maximum.digits ? digits : maximum.digits;
+        exponent = exponent < 1000000 ? exponent : 1000000;
+        maximum.exponent = exponent > maximum.exponent ? exponent : maximum.exponent;
+    }
+    return maximum;
+}
 
 /* Reads text with both parsers and fails the test when they disagree. Returns 1 when
  * both accepted it. Texts that are not UTF-8 are skipped: alert_parse rejects them
@@ -38,6 +83,19 @@ static int agree(const char *text, size_t len)
     }
     if (ours && !json_equal(ours, theirs)) {
         fail_msg("parsers built different values from %.*s", (int)len, text);
+    }
+    if (ours) {
+        struct jsontext_numbers found, expected = scan_numbers(text, len);
+        json_t *again = jsontext_parse_numbers(text, len, &found, &err);
+
+        if (found.digits != expected.digits || found.exponent != expected.exponent) {
+            fail_msg(
+                "numbers of %.*s: read %zu digits, exponent %zu; the scan found %zu, "
+                "%zu",
+                (int)len, text, found.digits, found.exponent, expected.digits,
+                expected.exponent);
+        }
+        json_decref(again);
     }
     accepted = ours != NULL;
     json_decref(ours);
@@ -278,6 +336,38 @@ static void nul_after_a_token_is_rejected(void **state)
     }
 }
 
+static void number_shapes(void **state)
+{
+    static const struct {
+        const char *text;
+        size_t digits, exponent;
+    } cases[] = {
+        {"[]", 0, 0},
+        {"[1]", 1, 0},
+        {"[-0.0012e-30]", 5, 30},
+        {"[12345678901234567890.5, 7]", 21, 0},
+        {"[1E+7,2e0009]", 1, 9},
+        {"[1e-99999999999]", 1, 1000000},
+        {"[\"1e5000 123456\", 0.5]", 2, 0},
+        {"{\"a\":{\"b\":[-10e2]}}", 2, 2},
+    };
+    struct jsontext_numbers numbers;
+    struct jsontext_error err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j =
+            jsontext_parse_numbers(cases[i].text, strlen(cases[i].text), &numbers, &err);
+
+        assert_non_null(j);
+        json_decref(j);
+        if (numbers.digits != cases[i].digits || numbers.exponent != cases[i].exponent) {
+            fail_msg("%s: %zu digits, exponent %zu", cases[i].text, numbers.digits,
+                     numbers.exponent);
+        }
+    }
+}
+
 static void error_position(void **state)
 {
     struct jsontext_error err;
@@ -298,6 +388,7 @@ int main(void)
         cmocka_unit_test(fixtures_and_mutations),
         cmocka_unit_test(nul_after_a_token_is_rejected),
         cmocka_unit_test(error_position),
+        cmocka_unit_test(number_shapes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
