@@ -328,6 +328,7 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
     const char *reason = NULL;
     uint64_t content;
     struct timespec now;
+    bool log_line;
     json_t *alert;
     void *stamped;
     size_t len = 0;
@@ -361,8 +362,11 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
     }
     history_add(json_string_value(json_object_get(alert, "id")), sender->state, category,
                 &out.states, content);
-    recipients_text(&out, recipients, sizeof(recipients));
-    if (accept_line_allowed(now.tv_sec)) {
+    log_line = accept_line_allowed(now.tv_sec);
+    if (log_line || (user_properties & PROPERTY_RECIPIENTS)) {
+        recipients_text(&out, recipients, sizeof(recipients));
+    }
+    if (log_line) {
         plugin_log(MOSQ_LOG_NOTICE,
                    "alert accepted principal=%s id=%s topic=%s tlp=%s recipients=%s "
                    "agencies=%zu",

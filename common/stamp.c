@@ -145,7 +145,11 @@ static char *stamp_open(const struct iactn_principal *sender,
             if (i > 0) {
                 t.p[t.len++] = ',';
             }
-            put_quoted(&t, codes[i]);
+            /* a state code is two capital letters: nothing to escape */
+            t.p[t.len++] = '"';
+            t.p[t.len++] = codes[i][0];
+            t.p[t.len++] = codes[i][1];
+            t.p[t.len++] = '"';
         }
         PUT_LITERAL(&t, "],\"agencies\":[");
         for (size_t i = 0; i < recipients->n_agencies; i++) {
