@@ -8,6 +8,7 @@
  */
 #include "plugin.h"
 #include "alert.h"
+#include "jsonarena.h"
 #include "sharing.h"
 #include "stamp.h"
 #include "topic.h"
@@ -37,7 +38,7 @@ static int reject(const char *principal, const char *topic, const char *reason,
                    "publish rejected principal=%s topic=%s reason=%s detail=\"%s\"",
                    principal, topic, reason, detail);
     }
-    free(text);
+    json_text_free(text);
     json_decref(audit);
     return MOSQ_ERR_ACL_DENIED;
 }
@@ -319,13 +320,16 @@ static int check_alert(const struct iactn_policy *p, const struct iactn_principa
     return 0;
 }
 
-static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_policy *p,
-                        const struct iactn_principal *sender)
+/* Validates an alert, works out its recipients and replaces the payload with the
+ * stamped one. Returns 0, or -1 with *reason and detail set. Runs in a JSON arena
+ * scope, so no jansson value it makes may outlive it. */
+static int stamp_alert(struct mosquitto_evt_message *ed, const struct iactn_policy *p,
+                       const struct iactn_principal *sender, const char *category,
+                       const char **reason, char *detail, size_t detail_size)
 {
-    char origin[3], category[TOPIC_CATEGORY_MAX + 1], detail[256], recipients[RECIPIENTS_TEXT_MAX];
+    char recipients[RECIPIENTS_TEXT_MAX];
     struct iactn_alert_error aerr = {0};
     struct iactn_recipients out;
-    const char *reason = NULL;
     uint64_t content;
     struct timespec now;
     bool log_line;
@@ -333,32 +337,25 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
     void *stamped;
     size_t len = 0;
 
-    if (topic_parse_alert(ed->topic, origin, category) != 0) {
-        return reject(sender->id, ed->topic, "invalid_topic",
-                      "alert topics are iactn/alerts/{STATE}/{category}");
-    }
-    if (strcmp(origin, sender->state) != 0) {
-        return reject(sender->id, ed->topic, "origin_mismatch",
-                      "alerts may only be published under the sender's own state");
-    }
-    if (ed->retain) {
-        return reject(sender->id, ed->topic, "alert_retained", "alerts are never retained");
-    }
     alert = alert_parse(ed->payload, ed->payloadlen, &aerr);
     if (alert == NULL) {
-        return reject(sender->id, ed->topic, aerr.reason, aerr.message);
+        *reason = aerr.reason;
+        snprintf(detail, detail_size, "%s", aerr.message);
+        return -1;
     }
     content = history_content_hash(ed->payload, ed->payloadlen);
-    if (check_alert(p, sender, alert, content, category, &out, &reason, detail,
-                    sizeof(detail)) != 0) {
+    if (check_alert(p, sender, alert, content, category, &out, reason, detail,
+                    detail_size) != 0) {
         json_decref(alert);
-        return reject(sender->id, ed->topic, reason, detail);
+        return -1;
     }
     clock_gettime(CLOCK_REALTIME, &now);
     stamped = stamp_payload(ed, alert, sender, &out, &now, &len);
     if (stamped == NULL) {
         json_decref(alert);
-        return reject(sender->id, ed->topic, "out_of_memory", "the stamp could not be written");
+        *reason = "out_of_memory";
+        snprintf(detail, detail_size, "the stamp could not be written");
+        return -1;
     }
     history_add(json_string_value(json_object_get(alert, "id")), sender->state, category,
                 &out.states, content);
@@ -379,13 +376,40 @@ static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_pol
     ed->payload = stamped;
     ed->payloadlen = (uint32_t)len;
     add_properties(ed, sender, recipients);
-    return MOSQ_ERR_SUCCESS;
+    return 0;
+}
+
+static int handle_alert(struct mosquitto_evt_message *ed, const struct iactn_policy *p,
+                        const struct iactn_principal *sender)
+{
+    char origin[3], category[TOPIC_CATEGORY_MAX + 1], detail[256];
+    const char *reason = NULL;
+    int rc;
+
+    if (topic_parse_alert(ed->topic, origin, category) != 0) {
+        return reject(sender->id, ed->topic, "invalid_topic",
+                      "alert topics are iactn/alerts/{STATE}/{category}");
+    }
+    if (strcmp(origin, sender->state) != 0) {
+        return reject(sender->id, ed->topic, "origin_mismatch",
+                      "alerts may only be published under the sender's own state");
+    }
+    if (ed->retain) {
+        return reject(sender->id, ed->topic, "alert_retained",
+                      "alerts are never retained");
+    }
+    /* the alert's JSON tree lives in the arena, so reject() runs after the scope ends */
+    json_arena_open();
+    rc = stamp_alert(ed, p, sender, category, &reason, detail, sizeof(detail));
+    json_arena_close();
+    return rc == 0 ? MOSQ_ERR_SUCCESS : reject(sender->id, ed->topic, reason, detail);
 }
 
 /* Parses "iactn/acks/{ORIGIN}/{RECIPIENT}". Returns 0 or -1. */
 static int parse_ack_topic(const char *topic, char *origin, char *recipient)
 {
-    if (strlen(topic) != 16 || strncmp(topic, "iactn/acks/", 11) != 0 || topic[13] != '/') {
+    if (strlen(topic) != 16 || strncmp(topic, "iactn/acks/", 11) != 0 ||
+        topic[13] != '/') {
         return -1;
     }
     memcpy(origin, topic + 11, 2);

@@ -10,6 +10,7 @@
  *                       accepted (default 30).
  */
 #include "plugin.h"
+#include "jsonarena.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -116,6 +117,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
         plugin_log(MOSQ_LOG_ERR, "no policy loaded at start: every client is refused "
                                  "until the database can be read");
     }
+    /* values made before this are freed with free(), which the arena's function calls */
+    json_arena_install();
     for (size_t i = 0; i < N_HANDLERS; i++) {
         int rc = mosquitto_callback_register(plugin_id, handlers[i].event,
                                              handlers[i].callback, NULL, NULL);
@@ -142,5 +145,6 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, int opt
     audit_stop();
     history_stop();
     clients_clear();
+    json_arena_uninstall();
     return MOSQ_ERR_SUCCESS;
 }

@@ -1,5 +1,6 @@
 #include "stamp.h"
 #include "alert.h"
+#include "jsonarena.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -241,7 +242,7 @@ void *stamp_write(json_t *alert, const struct iactn_principal *sender,
     }
 
 out:
-    free(text);
+    json_text_free(text);
     json_decref(members);
     return buffer;
 }
