@@ -7,6 +7,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
 /* Makes a PGresult with ncols text columns from rows of strings. */
 static PGresult *make_result(int ncols, const char *const *cells, int nrows)
 {
@@ -85,4 +88,23 @@ struct iactn_policy *fixture_policy(void)
         fail_msg("policy_build failed: %s", err);
     }
     return p;
+}
+
+char *fixture_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *text;
+    long size;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = malloc((size_t)size + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    text[size] = '\0';
+    *len = (size_t)size;
+    return text;
 }

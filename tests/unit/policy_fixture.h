@@ -1,8 +1,11 @@
-/* A small policy built in memory, the way policy_build sees database results. */
+/* A small policy built in memory, in the form policy_build receives from the database,
+ * and a reader for the fixture files. */
 #ifndef IACTN_POLICY_FIXTURE_H
 #define IACTN_POLICY_FIXTURE_H
 
 #include "policy.h"
+
+#include <stddef.h>
 
 /* Builds the test network: CO, MX, CA, BR, AR, PE active; CU not participating; a
  * group "andean" of CO, PE and CU; agencies co-dni, mx-cni, ca-rcmp, br-pf, ar-dfi
@@ -13,5 +16,9 @@
  * with every state; CO's own rules: everything to all, but not 'cyber' to BR. Aborts
  * the test on failure. */
 struct iactn_policy *fixture_policy(void);
+
+/* Reads a whole file into a new NUL-terminated buffer and sets *len to its size.
+ * Aborts the test when the file cannot be read. */
+char *fixture_read_file(const char *path, size_t *len);
 
 #endif

@@ -12,21 +12,10 @@
 #include <string.h>
 
 #include "alert.h"
+#include "policy_fixture.h"
 
 /* The fixture folder of the current test: tests/data/alerts or tests/data/acks. */
 static const char *fixtures = IACTN_ALERT_FIXTURES;
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = malloc(1 << 20);
-
-    assert_non_null(f);
-    assert_non_null(buf);
-    *len = fread(buf, 1, 1 << 20, f);
-    fclose(f);
-    return buf;
-}
 
 /* The validator the fixtures of the current test are checked with. */
 static int (*validate)(json_t *, struct iactn_alert_error *) = alert_validate;
@@ -35,7 +24,7 @@ static int (*validate)(json_t *, struct iactn_alert_error *) = alert_validate;
 static const char *check_file(const char *path, struct iactn_alert_error *err)
 {
     size_t len;
-    char *data = read_file(path, &len);
+    char *data = fixture_read_file(path, &len);
     json_t *alert = alert_parse(data, len, err);
     const char *reason = NULL;
 

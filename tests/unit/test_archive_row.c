@@ -30,25 +30,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *text;
-    long size;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    text = malloc((size_t)size + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    text[size] = '\0';
-    *len = (size_t)size;
-    return text;
-}
-
 /* Stamps `alert` as the plugin does, from `principal` to the first n_states of the
  * fixture's states and to the agencies listed (NULL-terminated). */
 static char *stamp_for(void **state, json_t *alert, const char *principal,
@@ -165,7 +146,7 @@ static void stamped_fixtures_read_without_tree(void **state)
             continue;
         }
         snprintf(path, sizeof(path), "%s/%s", dir_path, entry->d_name);
-        text = read_file(path, &text_len);
+        text = fixture_read_file(path, &text_len);
         alert = json_loadb(text, text_len, 0, NULL);
         assert_non_null(alert);
         for (size_t i = 0; i < 2; i++) {

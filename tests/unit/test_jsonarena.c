@@ -15,20 +15,9 @@
 
 #include "alert.h"
 #include "jsonarena.h"
+#include "policy_fixture.h"
 
 #define FIXTURE IACTN_ALERT_FIXTURES "/valid/amber_with_states.json"
-
-static char *read_fixture(size_t *len)
-{
-    FILE *f = fopen(FIXTURE, "rb");
-    char *text = malloc(1 << 16);
-
-    assert_non_null(f);
-    assert_non_null(text);
-    *len = fread(text, 1, 1 << 16, f);
-    fclose(f);
-    return text;
-}
 
 static int setup(void **state)
 {
@@ -48,7 +37,7 @@ static void values_in_scope_come_from_block(void **state)
 {
     struct iactn_alert_error err = {0};
     size_t len;
-    char *text = read_fixture(&len);
+    char *text = fixture_read_file(FIXTURE, &len);
     json_t *outside, *inside;
 
     (void)state;
