@@ -25,7 +25,8 @@ static int teardown(void **state)
 }
 
 /* Stamps a forged alert from co-dni-liaison for CO, MX and CA (and, when agency is
- * set, for that agency only). */
+ * set, for that agency only). The result is NUL-terminated, unlike stamp_write's own
+ * buffer, so that tests may read it as a string. */
 static char *stamp_sample(void **state, const char *agency, size_t *len)
 {
     const struct iactn_policy *p = *state;
@@ -34,7 +35,7 @@ static char *stamp_sample(void **state, const char *agency, size_t *len)
                                0, NULL);
     struct iactn_recipients r = {0};
     struct timespec when = {1796485200, 123000000};
-    char *out;
+    char *stamped, *out;
 
     state_set_add(&r.states, "MX");
     state_set_add(&r.states, "CO");
@@ -42,10 +43,15 @@ static char *stamp_sample(void **state, const char *agency, size_t *len)
     if (agency) {
         r.agencies[r.n_agencies++] = agency;
     }
-    out = stamp_write(alert, policy_find_principal(p, "co-dni-liaison"), &r, &when, malloc,
-                      len);
+    stamped = stamp_write(alert, policy_find_principal(p, "co-dni-liaison"), &r, &when,
+                          malloc, len);
     json_decref(alert);
+    assert_non_null(stamped);
+    out = malloc(*len + 1);
     assert_non_null(out);
+    memcpy(out, stamped, *len);
+    out[*len] = '\0';
+    free(stamped);
     return out;
 }
 
