@@ -24,7 +24,8 @@ bool json_arena_owns(const void *p)
 
 static void *arena_malloc(size_t size)
 {
-    if (arena.open) {
+    /* a request of 0 bytes gets malloc's own answer, never the address past the block */
+    if (arena.open && size > 0) {
         size_t rounded = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 
         if (rounded >= size && rounded <= JSON_ARENA_BYTES - arena.used) {

@@ -108,6 +108,24 @@ static void full_block_falls_back_to_malloc(void **state)
     json_arena_close();
 }
 
+static void empty_request_on_full_block(void **state)
+{
+    json_malloc_t allocate;
+    json_free_t release;
+    void *filler, *empty;
+
+    (void)state;
+    json_get_alloc_funcs(&allocate, &release);
+    json_arena_open();
+    filler = allocate(JSON_ARENA_BYTES);
+    assert_true(json_arena_owns(filler));
+    empty = allocate(0);
+    assert_false(json_arena_owns(empty));
+    release(empty);
+    release(filler);
+    json_arena_close();
+}
+
 static void *make_value_on_thread(void *arg)
 {
     json_t *value = json_string("from another thread");
@@ -141,6 +159,7 @@ int main(void)
         cmocka_unit_test(values_in_scope_come_from_block),
         cmocka_unit_test(dumped_text_is_freed),
         cmocka_unit_test(full_block_falls_back_to_malloc),
+        cmocka_unit_test(empty_request_on_full_block),
         cmocka_unit_test(other_threads_use_malloc),
     };
 
