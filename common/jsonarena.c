@@ -24,7 +24,7 @@ bool json_arena_owns(const void *p)
 
 static void *arena_malloc(size_t size)
 {
-    /* a request of 0 bytes gets malloc's own answer, never the address past the block */
+    /* malloc handles a request of 0 bytes, so it never gets the address past the block */
     if (arena.open && size > 0) {
         size_t rounded = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 
