@@ -32,7 +32,7 @@ clang $flags -fsanitize=fuzzer -I"$src/common" \
     $(pkg-config --cflags jansson libpq openssl) \
     "$src/tests/fuzz/fuzz_stamp_memo.c" "$build/common/libiactn_common.a" \
     $(pkg-config --libs jansson libpq openssl) -o "$build/fuzz_stamp_memo"
-clang $flags -fsanitize=fuzzer -I"$src/common" \
+clang $flags -fsanitize=fuzzer -I"$src/common" -I"$src/tests/unit" \
     $(pkg-config --cflags jansson libpq openssl) \
     "$src/tests/fuzz/fuzz_alert_arena.c" "$build/common/libiactn_common.a" \
     $(pkg-config --libs jansson libpq openssl) -o "$build/fuzz_alert_arena"

@@ -20,6 +20,7 @@
 #include "alert.h"
 #include "jsonarena.h"
 #include "jsontext.h"
+#include "number_scan.h"
 #include "stamp.h"
 
 #include <stdbool.h>
@@ -78,53 +79,6 @@ static void compare_verdicts(const struct verdict *with_malloc,
     }
 }
 
-/* Finds the maximum digits and exponent of the numbers outside the strings of a
- * parsed JSON text, the way alert_parse checked them before the reader reported them. */
-static void scan_numbers(const char *text, size_t len, struct jsontext_numbers *out)
-{
-    bool in_string = false;
-
-    out->digits = 0;
-    out->exponent = 0;
-    for (size_t i = 0; i < len;) {
-        size_t digits = 0, exponent = 0;
-
-        if (in_string) {
-            in_string = text[i] != '"';
-            i += text[i] == '\\' ? 2 : 1;
-            continue;
-        }
-        if (text[i] == '"') {
-            in_string = true;
-            i++;
-            continue;
-        }
-        if (text[i] != '-' && (text[i] < '0' || text[i] > '9')) {
-            i++;
-            continue;
-        }
-        i += text[i] == '-';
-        for (; i < len && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'); i++) {
-            digits += text[i] != '.';
-        }
-        if (i < len && (text[i] == 'e' || text[i] == 'E')) {
-            i++;
-            i += i < len && (text[i] == '+' || text[i] == '-');
-            for (; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
-                if (exponent < 1000000) {
-                    exponent = exponent * 10 + (size_t)(text[i] - '0');
-                }
-            }
-        }
-        if (digits > out->digits) {
-            out->digits = digits;
-        }
-        if (exponent > out->exponent) {
-            out->exponent = exponent < 1000000 ? exponent : 1000000;
-        }
-    }
-}
-
 static void check_numbers(const uint8_t *payload, size_t len)
 {
     struct jsontext_numbers reported, scanned;
@@ -134,7 +88,7 @@ static void check_numbers(const uint8_t *payload, size_t len)
     if (root == NULL) {
         return;
     }
-    scan_numbers((const char *)payload, len, &scanned);
+    scanned = scan_numbers((const char *)payload, len);
     if (reported.digits != scanned.digits || reported.exponent != scanned.exponent) {
         fprintf(stderr,
                 "mismatch in numbers: jsontext_parse_numbers reported %zu digits and "
