@@ -32,7 +32,7 @@ json_t *jsontext_parse(const void *text, size_t len, struct jsontext_error *err)
 
 /* Size of the numbers of a parsed text. */
 struct jsontext_numbers {
-    size_t digits;   /* maximum digits of one number, before and after its decimal point */
+    size_t digits;   /* maximum digits of one number, both sides of its decimal point */
     size_t exponent; /* maximum exponent, sign ignored, capped at 1,000,000 */
 };
 
